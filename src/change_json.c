@@ -1,0 +1,116 @@
+/*
+ * change_json.c — renders a struct change in sluice's native `json` format.
+ *
+ * Row changes: {"type","db","table","ts","pos","gtid"?,"xid"?,"data","old"?,"json_diff"?}.
+ * Column keys are the column names when the table map carries them, else "@1", "@2", ... A
+ * column absent from a row image is absent from the object. Other kinds (with --events all):
+ * {"type":"begin"|"commit"|"rollback"|"ddl"|"gtid", "db"?, "ts", "pos", "gtid"?, "xid"?, "sql"?}.
+ */
+#include <string.h>
+
+#include "change_json.h"
+#include "table_map.h"
+
+const char *change_kind_name(enum change_kind k)
+{
+    switch (k) {
+    case CHANGE_INSERT:
+        return "insert";
+    case CHANGE_UPDATE:
+        return "update";
+    case CHANGE_DELETE:
+        return "delete";
+    case CHANGE_BEGIN:
+        return "begin";
+    case CHANGE_COMMIT:
+        return "commit";
+    case CHANGE_ROLLBACK:
+        return "rollback";
+    case CHANGE_DDL:
+        return "ddl";
+    case CHANGE_GTID:
+        return "gtid";
+    }
+    return "unknown";
+}
+
+static void render_image(const struct change *c, const struct change_image *img,
+                         struct strbuf *out)
+{
+    const struct table_map *tm = c->tmap;
+    strbuf_appendc(out, '{');
+    for (uint32_t i = 0; i < img->ncols; i++) {
+        const struct change_col *col = &img->cols[i];
+        if (i)
+            strbuf_appendc(out, ',');
+        const char *name = tm && col->index < tm->ncols ? tm->cols[col->index].name : NULL;
+        if (name) {
+            strbuf_append_json_str(out, name, strlen(name));
+        } else {
+            strbuf_append(out, "\"@", 2);
+            strbuf_append_u64(out, (uint64_t)col->index + 1);
+            strbuf_appendc(out, '"');
+        }
+        strbuf_appendc(out, ':');
+        strbuf_append(out, c->text + col->off, col->len);
+    }
+    strbuf_appendc(out, '}');
+}
+
+void change_json_render(const struct change *c, struct strbuf *out)
+{
+    strbuf_append(out, "{\"type\":\"", 9);
+    strbuf_appends(out, change_kind_name(c->kind));
+    strbuf_appendc(out, '"');
+    bool is_row = c->kind == CHANGE_INSERT || c->kind == CHANGE_UPDATE || c->kind == CHANGE_DELETE;
+    if (is_row || (c->db && c->db[0])) {
+        strbuf_append(out, ",\"db\":", 6);
+        strbuf_append_json_str(out, c->db ? c->db : "", c->db ? strlen(c->db) : 0);
+    }
+    if (is_row) {
+        strbuf_append(out, ",\"table\":", 9);
+        strbuf_append_json_str(out, c->table ? c->table : "", c->table ? strlen(c->table) : 0);
+    }
+    strbuf_append(out, ",\"ts\":", 6);
+    strbuf_append_u64(out, c->ts);
+    strbuf_append(out, ",\"pos\":\"", 8);
+    /* File names are plain ASCII in practice; escape anyway. */
+    size_t before = out->len;
+    strbuf_append_json_str(out, c->file ? c->file : "", c->file ? strlen(c->file) : 0);
+    /* Drop the closing quote of the name and its opening one: we opened our own. */
+    memmove(out->buf + before, out->buf + before + 1, out->len - before - 2);
+    out->len -= 2;
+    strbuf_appendc(out, ':');
+    strbuf_append_u64(out, c->pos);
+    strbuf_appendc(out, '"');
+    if (c->gtid) {
+        strbuf_append(out, ",\"gtid\":\"", 9);
+        strbuf_appends(out, c->gtid);
+        strbuf_appendc(out, '"');
+    }
+    if (c->has_xid) {
+        strbuf_append(out, ",\"xid\":", 7);
+        strbuf_append_u64(out, c->xid);
+    }
+    if (c->sql) {
+        strbuf_append(out, ",\"sql\":", 7);
+        strbuf_append_json_str(out, c->sql, c->sql_len);
+    }
+    if (c->kind == CHANGE_INSERT || c->kind == CHANGE_UPDATE) {
+        strbuf_append(out, ",\"data\":", 8);
+        render_image(c, &c->after, out);
+    }
+    if (c->kind == CHANGE_DELETE) {
+        strbuf_append(out, ",\"data\":", 8);
+        render_image(c, &c->before, out);
+    }
+    if (c->kind == CHANGE_UPDATE) {
+        strbuf_append(out, ",\"old\":", 7);
+        render_image(c, &c->before, out);
+        if (c->partial.ncols) {
+            strbuf_append(out, ",\"json_diff\":", 13);
+            render_image(c, &c->partial, out);
+        }
+    }
+    strbuf_appendc(out, '}');
+}

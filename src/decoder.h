@@ -1,0 +1,63 @@
+/*
+ * decoder.h — binlog events in, struct change out.
+ *
+ * The decoder is fed whole events, in stream order, from a file reader or a replication
+ * connection. It verifies each event's checksum, keeps the format description and the
+ * table-map cache, follows transactions (GTID, BEGIN, XID), unpacks compressed events
+ * (MySQL TRANSACTION_PAYLOAD, MariaDB *_COMPRESSED) and calls the emit callback once per row
+ * change (and, with all_events, per BEGIN/COMMIT/DDL/GTID). One decoder per stream; not
+ * thread-safe.
+ */
+#ifndef SLUICE_DECODER_H
+#define SLUICE_DECODER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "change.h"
+#include "err.h"
+
+/* Called for each decoded change. The change is borrowed for the call. Return 0 to go on, or
+ * a negative code to stop decoding (decoder_feed returns it). */
+typedef int (*decoder_emit_fn)(const struct change *c, void *opaque);
+
+struct decoder_opts {
+    bool all_events; /* emit BEGIN/COMMIT/DDL/GTID too */
+    bool verify_checksum; /* default true via decoder_opts_init */
+    bool follow_rotate;   /* a ROTATE renames the current file (replication streams); a file
+                             reader sets false: positions are offsets in the file it reads */
+    decoder_emit_fn emit;
+    void *opaque;
+};
+
+/* Event counts by type code (index = the event type byte) and the rows seen. */
+struct decoder_stats {
+    uint64_t events;
+    uint64_t by_type[256];
+    uint64_t inner_by_type[256]; /* events found inside TRANSACTION_PAYLOAD */
+    uint64_t rows;               /* row images emitted as changes */
+    uint64_t tmaps_with_optional_meta;
+};
+
+void decoder_opts_init(struct decoder_opts *o);
+/* Returns a new decoder; caller frees with decoder_free(). opts is copied. */
+struct decoder *decoder_new(const struct decoder_opts *opts);
+void decoder_free(struct decoder *d);
+
+/* The binlog file name used in positions until the next ROTATE event (copied). */
+void decoder_set_file(struct decoder *d, const char *name);
+
+/* Decodes one whole event [ev, ev+len) (header, body and checksum, if any), which starts at
+ * `offset` in the current file. Returns 0, a negative err code with err filled (message names
+ * the event type and offset), or what the emit callback returned. The caller must stop on
+ * error: the decoder state is then undefined. */
+int decoder_feed(struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset,
+                 struct err *err);
+
+const struct decoder_stats *decoder_get_stats(const struct decoder *d);
+
+/* True when the last FORMAT_DESCRIPTION said the stream carries CRC32 checksums. */
+bool decoder_has_checksum(const struct decoder *d);
+
+#endif

@@ -1,0 +1,274 @@
+/*
+ * strbuf.c — growable NUL-terminated buffer and JSON text helpers.
+ *
+ * Invariant: when cap > 0, buf[len] == '\0'. Growth doubles, so appends are amortised O(1).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+#include "xmalloc.h"
+
+void strbuf_init(struct strbuf *sb)
+{
+    sb->buf = NULL;
+    sb->len = 0;
+    sb->cap = 0;
+}
+
+void strbuf_free(struct strbuf *sb)
+{
+    free(sb->buf);
+    strbuf_init(sb);
+}
+
+void strbuf_reset(struct strbuf *sb)
+{
+    sb->len = 0;
+    if (sb->cap)
+        sb->buf[0] = '\0';
+}
+
+void strbuf_reserve(struct strbuf *sb, size_t n)
+{
+    if (sb->len + n + 1 <= sb->cap)
+        return;
+    size_t cap = sb->cap ? sb->cap : 64;
+    while (cap < sb->len + n + 1)
+        cap *= 2;
+    sb->buf = xrealloc(sb->buf, cap);
+    sb->cap = cap;
+}
+
+void strbuf_append(struct strbuf *sb, const void *data, size_t n)
+{
+    strbuf_reserve(sb, n);
+    if (n)
+        memcpy(sb->buf + sb->len, data, n);
+    sb->len += n;
+    sb->buf[sb->len] = '\0';
+}
+
+void strbuf_appends(struct strbuf *sb, const char *s)
+{
+    strbuf_append(sb, s, strlen(s));
+}
+
+void strbuf_appendc(struct strbuf *sb, char c)
+{
+    strbuf_reserve(sb, 1);
+    sb->buf[sb->len++] = c;
+    sb->buf[sb->len] = '\0';
+}
+
+void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    strbuf_reserve(sb, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb->len += (size_t)n;
+}
+
+void strbuf_append_u64(struct strbuf *sb, uint64_t v)
+{
+    char tmp[24];
+    int i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    strbuf_append(sb, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+void strbuf_append_i64(struct strbuf *sb, int64_t v)
+{
+    if (v < 0) {
+        strbuf_appendc(sb, '-');
+        strbuf_append_u64(sb, (uint64_t)0 - (uint64_t)v);
+    } else {
+        strbuf_append_u64(sb, (uint64_t)v);
+    }
+}
+
+void strbuf_truncate(struct strbuf *sb, size_t len)
+{
+    if (len < sb->len) {
+        sb->len = len;
+        sb->buf[len] = '\0';
+    }
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    unsigned cp = c & (0xff >> (len + 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    strbuf_reserve(sb, n + 2);
+    strbuf_appendc(sb, '"');
+    size_t i = 0;
+    while (i < n) {
+        /* Copy the longest run that needs no escaping in one go. */
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > i) {
+            strbuf_append(sb, p + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            size_t l = utf8_seq_len(p + i, n - i);
+            if (l == 0) {
+                strbuf_append(sb, "\xef\xbf\xbd", 3);
+                i++;
+            } else {
+                strbuf_append(sb, p + i, l);
+                i += l;
+            }
+            continue;
+        }
+        switch (c) {
+        case '"':
+            strbuf_append(sb, "\\\"", 2);
+            break;
+        case '\\':
+            strbuf_append(sb, "\\\\", 2);
+            break;
+        case '\n':
+            strbuf_append(sb, "\\n", 2);
+            break;
+        case '\r':
+            strbuf_append(sb, "\\r", 2);
+            break;
+        case '\t':
+            strbuf_append(sb, "\\t", 2);
+            break;
+        case '\b':
+            strbuf_append(sb, "\\b", 2);
+            break;
+        case '\f':
+            strbuf_append(sb, "\\f", 2);
+            break;
+        default: {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            strbuf_append(sb, e, 6);
+        }
+        }
+        i++;
+    }
+    strbuf_appendc(sb, '"');
+}
+
+void strbuf_append_base64_json(struct strbuf *sb, const uint8_t *d, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    strbuf_reserve(sb, (n + 2) / 3 * 4 + 2);
+    char *o = sb->buf + sb->len;
+    *o++ = '"';
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
+        *o++ = tbl[v >> 18];
+        *o++ = tbl[(v >> 12) & 63];
+        *o++ = tbl[(v >> 6) & 63];
+        *o++ = tbl[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0);
+        *o++ = tbl[v >> 18];
+        *o++ = tbl[(v >> 12) & 63];
+        *o++ = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    *o++ = '"';
+    sb->len = (size_t)(o - sb->buf);
+    sb->buf[sb->len] = '\0';
+}
+
+void strbuf_append_hex(struct strbuf *sb, const uint8_t *d, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    strbuf_reserve(sb, n * 2);
+    char *o = sb->buf + sb->len;
+    for (size_t i = 0; i < n; i++) {
+        *o++ = hex[d[i] >> 4];
+        *o++ = hex[d[i] & 15];
+    }
+    sb->len += n * 2;
+    sb->buf[sb->len] = '\0';
+}
+
+/* Shortest "%.*g" that parses back to the same value; precision 1..max. */
+static void append_shortest(struct strbuf *sb, double d, int max, int is_float)
+{
+    char tmp[40];
+    for (int prec = 1; prec <= max; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+        if (is_float ? (strtof(tmp, NULL) == (float)d) : (strtod(tmp, NULL) == d))
+            break;
+    }
+    /* JSON has no leading '+' in exponents required, but "1e+20" is valid JSON; keep it. A
+     * bare "inf"/"nan" cannot happen here (checked by the callers). */
+    strbuf_appends(sb, tmp);
+}
+
+void strbuf_append_double(struct strbuf *sb, double d)
+{
+    if (!isfinite(d)) {
+        strbuf_appends(sb, "null");
+        return;
+    }
+    append_shortest(sb, d, 17, 0);
+}
+
+void strbuf_append_float(struct strbuf *sb, float f)
+{
+    if (!isfinite(f)) {
+        strbuf_appends(sb, "null");
+        return;
+    }
+    append_shortest(sb, (double)f, 9, 1);
+}

@@ -1,0 +1,47 @@
+/*
+ * strbuf.h — a growable byte buffer, always NUL-terminated, plus the JSON text helpers every
+ * output format shares (string escaping, base64, hex).
+ *
+ * A zeroed struct strbuf is a valid empty buffer. The buffer owns `buf`; strbuf_free() releases
+ * it. strbuf_reset() keeps the allocation for reuse (one buffer per output line, no malloc in
+ * the steady state).
+ */
+#ifndef SLUICE_STRBUF_H
+#define SLUICE_STRBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct strbuf {
+    char *buf;  /* NUL-terminated when cap > 0 */
+    size_t len; /* bytes used, excluding the NUL */
+    size_t cap; /* bytes allocated */
+};
+
+void strbuf_init(struct strbuf *sb);
+void strbuf_free(struct strbuf *sb);
+void strbuf_reset(struct strbuf *sb);
+/* Makes room for n more bytes (plus the NUL). */
+void strbuf_reserve(struct strbuf *sb, size_t n);
+void strbuf_append(struct strbuf *sb, const void *data, size_t n);
+void strbuf_appends(struct strbuf *sb, const char *s);
+void strbuf_appendc(struct strbuf *sb, char c);
+void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strbuf_append_u64(struct strbuf *sb, uint64_t v);
+void strbuf_append_i64(struct strbuf *sb, int64_t v);
+/* Shrinks to len bytes (len <= sb->len). */
+void strbuf_truncate(struct strbuf *sb, size_t len);
+
+/* Appends s[0..n) as a quoted JSON string. The bytes must be UTF-8; invalid sequences are
+ * replaced by U+FFFD so the output is always valid JSON. */
+void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n);
+/* Appends the standard base64 (RFC 4648, with padding) of data, quoted. */
+void strbuf_append_base64_json(struct strbuf *sb, const uint8_t *data, size_t n);
+/* Appends lowercase hex of data, unquoted. */
+void strbuf_append_hex(struct strbuf *sb, const uint8_t *data, size_t n);
+/* Appends the shortest decimal text that reads back as exactly d (or f), JSON-valid
+ * (no NaN/Infinity: those become null). */
+void strbuf_append_double(struct strbuf *sb, double d);
+void strbuf_append_float(struct strbuf *sb, float f);
+
+#endif
