@@ -162,8 +162,11 @@ static int tmap_put(struct decoder *d, const uint8_t *body, size_t len, struct e
         if (e->tm->table_id != id)
             continue;
         /* The same map is re-sent before every statement: reuse the parse. */
-        if (e->tm->raw_len == len && memcmp(e->tm->raw, body, len) == 0)
+        if (e->tm->raw_len == len && memcmp(e->tm->raw, body, len) == 0) {
+            if (e->tm->has_optional_meta)
+                d->st.tmaps_with_optional_meta++;
             return 0;
+        }
         struct table_map *tm = table_map_parse(body, len, phl, err);
         if (tm == NULL)
             return ERR_DECODE;
@@ -332,6 +335,12 @@ static int do_rows(struct decoder *d, const struct ev_ctx *ev, const uint8_t *bo
     if (tm == NULL) {
         if (table_id == 0x00ffffff && (flags & ROWS_FLAG_STMT_END))
             return 0; /* dummy event closing a statement with no rows (5.1) */
+        if (type >= BINLOG_EV_PRE_GA_WRITE_ROWS && type <= BINLOG_EV_PRE_GA_DELETE_ROWS)
+            return err_set(err, ERR_DECODE_UNSUPPORTED,
+                           "pre-GA rows event (MySQL 5.1 beta, types 20-22) refers to table id "
+                           "%llu with no table map in the stream: its rows cannot be decoded; "
+                           "such binlogs come only from pre-release 5.1 servers",
+                           (unsigned long long)table_id);
         return err_set(err, ERR_DECODE_NO_TABLE_MAP,
                        "rows event for table id %llu without a preceding table map (start "
                        "decoding at a transaction boundary)",
@@ -558,9 +567,9 @@ static int do_mysql_gtid(struct decoder *d, const struct ev_ctx *ev, const uint8
     return gtid_emit(d, ev);
 }
 
-/* MySQL 8.3+ tagged GTID: serialized with mysql::serialization — a message of fields, each
- * preceded by its field id; integers in a variable-length encoding whose first byte's
- * trailing one-bits count the extra bytes. */
+/* MySQL 8.3+ tagged GTID: serialized with mysql::serialization. Integers use a variable-length
+ * encoding: the count of trailing one-bits of the first byte is the number of extra bytes
+ * (little-endian), the value follows those bits; signed integers are zigzag-encoded. */
 static int read_varlen(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
     const uint8_t *p = *pp;
@@ -588,40 +597,44 @@ static int read_varlen(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 static int do_tagged_gtid(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body,
                           size_t len, struct err *err)
 {
-    /* Message: total size, last non-ignorable field id, then fields
-     * 0 gtid_flags (int), 1 uuid (16 fixed bytes), 2 gno (int), 3 tag (string: length+bytes),
-     * 4.. commit timestamps etc. (skipped). */
+    /* Format version, message size, last non-ignorable field id, then (field id, value)
+     * pairs: 0 gtid flags, 1 source uuid (16 one-byte integers), 2 gno (signed), 3 tag
+     * (length + bytes); later fields (commit numbers, timestamps) are not needed here. */
     const uint8_t *p = body, *end = body + len;
-    uint64_t size, last_id, id, v;
-    if (read_varlen(&p, end, &size) || read_varlen(&p, end, &last_id))
+    uint64_t version, size, last_id, id, v;
+    if (read_varlen(&p, end, &version) || read_varlen(&p, end, &size) ||
+        read_varlen(&p, end, &last_id))
         goto bad;
     char uuid[40] = "";
     char tag[40] = "";
     int64_t gno = -1;
-    while (p < end) {
+    bool have_tag = false;
+    while (p < end && !(uuid[0] && gno >= 0 && have_tag)) {
         if (read_varlen(&p, end, &id))
             goto bad;
         if (id == 1) {
-            if (end - p < 16)
-                goto bad;
-            fmt_uuid(uuid, p);
-            p += 16;
+            uint8_t u[16];
+            for (int i = 0; i < 16; i++) {
+                if (read_varlen(&p, end, &v) || v > 255)
+                    goto bad;
+                u[i] = (uint8_t)v;
+            }
+            fmt_uuid(uuid, u);
         } else if (id == 3) {
             if (read_varlen(&p, end, &v) || v > (uint64_t)(end - p) || v >= sizeof(tag))
                 goto bad;
             memcpy(tag, p, v);
             tag[v] = '\0';
             p += v;
-        } else if (id == 0 || id == 2 || (id >= 4 && id <= 10)) {
+            have_tag = true;
+        } else if (id == 0 || id == 2) {
             if (read_varlen(&p, end, &v))
                 goto bad;
             if (id == 2)
-                gno = (int64_t)v;
+                gno = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
         } else {
-            break; /* later fields are not needed */
-        }
-        if (id >= 3 && gno >= 0 && uuid[0])
             break;
+        }
     }
     if (gno < 0 || !uuid[0])
         goto bad;
@@ -663,8 +676,8 @@ static int do_maria_gtid(struct decoder *d, const struct ev_ctx *ev, const uint8
 static int do_xid(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len,
                   struct err *err)
 {
-    if (len < 8)
-        return err_set(err, ERR_DECODE, "xid event of %zu bytes, need 8", len);
+    if (len != 8)
+        return err_set(err, ERR_DECODE, "xid event body of %zu bytes, expected 8", len);
     int r = 0;
     if (d->o.all_events) {
         struct change c;
@@ -862,13 +875,18 @@ static int process(struct decoder *d, const uint8_t *ev, size_t len, uint64_t of
                            msg);
         }
         if (fde.checksum_alg == BINLOG_CHECKSUM_CRC32 && d->o.verify_checksum && !inner) {
+            /* The server computes the FDE's checksum with LOG_EVENT_BINLOG_IN_USE_F (0x1)
+             * clear, and sets or clears that flag in place later. */
+            uint8_t flags[2] = {(uint8_t)(ev[17] & ~1u), ev[18]};
             uint32_t want = le32(ev + len - 4);
-            uint32_t got = (uint32_t)crc32(0L, ev, (uInt)(len - 4));
-            if (want != got)
+            uLong got = crc32(0L, ev, 17);
+            got = crc32(got, flags, 2);
+            got = crc32(got, ev + 19, (uInt)(len - 4 - 19));
+            if (want != (uint32_t)got)
                 return err_set(err, ERR_BINLOG_CHECKSUM,
                                "FORMAT_DESCRIPTION at offset %llu: CRC32 mismatch (stored %08x, "
                                "computed %08x)",
-                               (unsigned long long)offset, want, got);
+                               (unsigned long long)offset, want, (uint32_t)got);
         }
         d->fde = fde;
         d->have_fde = true;
