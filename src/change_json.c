@@ -43,15 +43,14 @@ static void render_image(const struct change *c, const struct change_image *img,
         const struct change_col *col = &img->cols[i];
         if (i)
             strbuf_appendc(out, ',');
-        const char *name = tm && col->index < tm->ncols ? tm->cols[col->index].name : NULL;
-        if (name) {
-            strbuf_append_json_str(out, name, strlen(name));
+        if (tm && col->index < tm->ncols) {
+            const struct table_map_col *tc = &tm->cols[col->index];
+            strbuf_append(out, tc->json_key, tc->json_key_len);
         } else {
             strbuf_append(out, "\"@", 2);
             strbuf_append_u64(out, (uint64_t)col->index + 1);
-            strbuf_appendc(out, '"');
+            strbuf_append(out, "\":", 2);
         }
-        strbuf_appendc(out, ':');
         strbuf_append(out, c->text + col->off, col->len);
     }
     strbuf_appendc(out, '}');
@@ -63,13 +62,17 @@ void change_json_render(const struct change *c, struct strbuf *out)
     strbuf_appends(out, change_kind_name(c->kind));
     strbuf_appendc(out, '"');
     bool is_row = c->kind == CHANGE_INSERT || c->kind == CHANGE_UPDATE || c->kind == CHANGE_DELETE;
-    if (is_row || (c->db && c->db[0])) {
-        strbuf_append(out, ",\"db\":", 6);
-        strbuf_append_json_str(out, c->db ? c->db : "", c->db ? strlen(c->db) : 0);
-    }
-    if (is_row) {
-        strbuf_append(out, ",\"table\":", 9);
-        strbuf_append_json_str(out, c->table ? c->table : "", c->table ? strlen(c->table) : 0);
+    if (is_row && c->tmap) {
+        strbuf_append(out, c->tmap->json_db_table, c->tmap->json_db_table_len);
+    } else {
+        if (is_row || (c->db && c->db[0])) {
+            strbuf_append(out, ",\"db\":", 6);
+            strbuf_append_json_str(out, c->db ? c->db : "", c->db ? strlen(c->db) : 0);
+        }
+        if (is_row) {
+            strbuf_append(out, ",\"table\":", 9);
+            strbuf_append_json_str(out, c->table ? c->table : "", c->table ? strlen(c->table) : 0);
+        }
     }
     strbuf_append(out, ",\"ts\":", 6);
     strbuf_append_u64(out, c->ts);

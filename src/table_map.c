@@ -15,6 +15,7 @@
 
 #include "binlog_event.h"
 #include "mysql_types.h"
+#include "strbuf.h"
 #include "table_map.h"
 #include "xmalloc.h"
 
@@ -55,12 +56,14 @@ void table_map_free(struct table_map *tm)
         return;
     for (uint32_t i = 0; i < tm->ncols; i++) {
         free(tm->cols[i].name);
+        free(tm->cols[i].json_key);
         strs_free(&tm->cols[i].enums);
     }
     free(tm->cols);
     free(tm->pk);
     free(tm->db);
     free(tm->table);
+    free(tm->json_db_table);
     free(tm->raw);
     free(tm);
 }
@@ -445,6 +448,29 @@ struct table_map *table_map_parse(const uint8_t *body, size_t len, unsigned post
     }
     if (p < end && parse_optional(tm, p, end, err))
         goto fail;
+    /* The JSON text every row of this table repeats, escaped once here. */
+    struct strbuf sb = {0};
+    for (uint32_t i = 0; i < tm->ncols; i++) {
+        strbuf_reset(&sb);
+        if (tm->cols[i].name) {
+            strbuf_append_json_str(&sb, tm->cols[i].name, strlen(tm->cols[i].name));
+        } else {
+            strbuf_append(&sb, "\"@", 2);
+            strbuf_append_u64(&sb, (uint64_t)i + 1);
+            strbuf_appendc(&sb, '"');
+        }
+        strbuf_appendc(&sb, ':');
+        tm->cols[i].json_key = xstrndup(sb.buf, sb.len);
+        tm->cols[i].json_key_len = (uint32_t)sb.len;
+    }
+    strbuf_reset(&sb);
+    strbuf_appends(&sb, ",\"db\":");
+    strbuf_append_json_str(&sb, tm->db, strlen(tm->db));
+    strbuf_appends(&sb, ",\"table\":");
+    strbuf_append_json_str(&sb, tm->table, strlen(tm->table));
+    tm->json_db_table = xstrndup(sb.buf, sb.len);
+    tm->json_db_table_len = (uint32_t)sb.len;
+    strbuf_free(&sb);
     return tm;
 fail:
     table_map_free(tm);

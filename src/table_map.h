@@ -34,6 +34,8 @@ struct table_map_col {
     uint32_t vector_dim;
     uint32_t geometry_type;
     char *name;                 /* NULL when the binlog has no names */
+    char *json_key;             /* "name": or "@N": as JSON, ready to copy */
+    uint32_t json_key_len;
     struct table_map_strs enums; /* ENUM values, or SET members */
 };
 
@@ -50,6 +52,8 @@ struct table_map {
     bool has_optional_meta;
     bool has_names;
     bool has_signedness;
+    char *json_db_table; /* ,"db":"...","table":"..." as JSON, ready to copy */
+    uint32_t json_db_table_len;
     /* The raw event body, to reuse this parse when the same map is sent again. */
     uint8_t *raw;
     size_t raw_len;

@@ -43,25 +43,9 @@ void strbuf_reserve(struct strbuf *sb, size_t n)
     sb->cap = cap;
 }
 
-void strbuf_append(struct strbuf *sb, const void *data, size_t n)
-{
-    strbuf_reserve(sb, n);
-    if (n)
-        memcpy(sb->buf + sb->len, data, n);
-    sb->len += n;
-    sb->buf[sb->len] = '\0';
-}
-
 void strbuf_appends(struct strbuf *sb, const char *s)
 {
     strbuf_append(sb, s, strlen(s));
-}
-
-void strbuf_appendc(struct strbuf *sb, char c)
-{
-    strbuf_reserve(sb, 1);
-    sb->buf[sb->len++] = c;
-    sb->buf[sb->len] = '\0';
 }
 
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
@@ -81,12 +65,24 @@ void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 
 void strbuf_append_u64(struct strbuf *sb, uint64_t v)
 {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "6263646566676869707172737475767778798081828384858687888990919293"
+                                "949596979899";
     char tmp[24];
     int i = sizeof(tmp);
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        tmp[--i] = pairs[2 * r + 1];
+        tmp[--i] = pairs[2 * r];
+    }
+    if (v >= 10) {
+        tmp[--i] = pairs[2 * v + 1];
+        tmp[--i] = pairs[2 * v];
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
     strbuf_append(sb, tmp + i, sizeof(tmp) - (size_t)i);
 }
 

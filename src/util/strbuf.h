@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct strbuf {
     char *buf;  /* NUL-terminated when cap > 0 */
@@ -23,14 +24,31 @@ void strbuf_free(struct strbuf *sb);
 void strbuf_reset(struct strbuf *sb);
 /* Makes room for n more bytes (plus the NUL). */
 void strbuf_reserve(struct strbuf *sb, size_t n);
-void strbuf_append(struct strbuf *sb, const void *data, size_t n);
 void strbuf_appends(struct strbuf *sb, const char *s);
-void strbuf_appendc(struct strbuf *sb, char c);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_append_u64(struct strbuf *sb, uint64_t v);
 void strbuf_append_i64(struct strbuf *sb, int64_t v);
 /* Shrinks to len bytes (len <= sb->len). */
 void strbuf_truncate(struct strbuf *sb, size_t len);
+
+/* Appends data[0..n) (inline: the hot path of every output line). */
+static inline void strbuf_append(struct strbuf *sb, const void *data, size_t n)
+{
+    if (sb->len + n + 1 > sb->cap)
+        strbuf_reserve(sb, n);
+    if (n)
+        memcpy(sb->buf + sb->len, data, n);
+    sb->len += n;
+    sb->buf[sb->len] = '\0';
+}
+
+static inline void strbuf_appendc(struct strbuf *sb, char c)
+{
+    if (sb->len + 2 > sb->cap)
+        strbuf_reserve(sb, 1);
+    sb->buf[sb->len++] = c;
+    sb->buf[sb->len] = '\0';
+}
 
 /* Appends s[0..n) as a quoted JSON string. The bytes must be UTF-8; invalid sequences are
  * replaced by U+FFFD so the output is always valid JSON. */
