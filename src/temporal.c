@@ -42,12 +42,8 @@ static int need(const char *what, size_t n, size_t avail, struct err *err)
 }
 
 /* Checks fsp and avail for a "2" type whose integer part takes int_bytes; sets *total. */
-static int need_fsp(const char *what,
-                    size_t int_bytes,
-                    int fsp,
-                    size_t avail,
-                    size_t *total,
-                    struct err *err)
+static int
+need_fsp(const char *what, size_t int_bytes, int fsp, size_t avail, size_t *total, struct err *err)
 {
     if (fsp < 0 || fsp > MAX_FSP)
         return err_set(err, ERR_DECODE, "%s: fractional precision %d not in 0..6", what, fsp);
@@ -92,10 +88,10 @@ static void days_to_civil(uint32_t days, unsigned *y, unsigned *m, unsigned *d)
 {
     uint32_t z = days + 719468; /* days from 0000-03-01 to 1970-01-01 */
     uint32_t era = z / 146097;
-    uint32_t doe = z - era * 146097;                                     /* 0..146096 */
+    uint32_t doe = z - era * 146097;                                      /* 0..146096 */
     uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0..399 */
-    uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* 0..365, from Mar 1 */
-    uint32_t mp = (5 * doy + 2) / 153;                                   /* 0 = March */
+    uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* 0..365, from Mar 1 */
+    uint32_t mp = (5 * doy + 2) / 153;                                    /* 0 = March */
     *d = doy - (153 * mp + 2) / 5 + 1;
     *m = mp < 10 ? mp + 3 : mp - 9;
     *y = era * 400 + yoe + (*m <= 2);
@@ -198,11 +194,7 @@ int temporal_datetime(const uint8_t *p, size_t avail, struct strbuf *out, struct
     return 8;
 }
 
-int temporal_datetime2(const uint8_t *p,
-                       size_t avail,
-                       int fsp,
-                       struct strbuf *out,
-                       struct err *err)
+int temporal_datetime2(const uint8_t *p, size_t avail, int fsp, struct strbuf *out, struct err *err)
 {
     size_t n;
     if (need_fsp("datetime2", 5, fsp, avail, &n, err))
@@ -252,11 +244,8 @@ int temporal_timestamp(const uint8_t *p, size_t avail, struct strbuf *out, struc
     return 4;
 }
 
-int temporal_timestamp2(const uint8_t *p,
-                        size_t avail,
-                        int fsp,
-                        struct strbuf *out,
-                        struct err *err)
+int temporal_timestamp2(
+    const uint8_t *p, size_t avail, int fsp, struct strbuf *out, struct err *err)
 {
     size_t n;
     if (need_fsp("timestamp2", 4, fsp, avail, &n, err))

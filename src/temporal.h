@@ -27,11 +27,7 @@ int temporal_time(const uint8_t *p, size_t avail, struct strbuf *out, struct err
 
 /* MYSQL_TYPE_TIME2 (19): 3 + (fsp+1)/2 bytes big-endian offset-binary -> "[-]HH:MM:SS[.f]"
  * with exactly fsp fraction digits (none for fsp 0); hours may exceed 24 (up to 838). */
-int temporal_time2(const uint8_t *p,
-                   size_t avail,
-                   int fsp,
-                   struct strbuf *out,
-                   struct err *err);
+int temporal_time2(const uint8_t *p, size_t avail, int fsp, struct strbuf *out, struct err *err);
 
 /* MYSQL_TYPE_DATETIME (12), the pre-5.6 format: 8 bytes little-endian integer YYYYMMDDhhmmss
  * -> "YYYY-MM-DD HH:MM:SS". */
@@ -39,11 +35,8 @@ int temporal_datetime(const uint8_t *p, size_t avail, struct strbuf *out, struct
 
 /* MYSQL_TYPE_DATETIME2 (18): 5 + (fsp+1)/2 bytes big-endian -> "YYYY-MM-DD HH:MM:SS[.f]" with
  * exactly fsp fraction digits; the zero date prints "0000-00-00 00:00:00". */
-int temporal_datetime2(const uint8_t *p,
-                       size_t avail,
-                       int fsp,
-                       struct strbuf *out,
-                       struct err *err);
+int temporal_datetime2(
+    const uint8_t *p, size_t avail, int fsp, struct strbuf *out, struct err *err);
 
 /* MYSQL_TYPE_TIMESTAMP (7), the pre-5.6 format: 4 bytes little-endian seconds since the epoch
  * -> UTC "YYYY-MM-DD HH:MM:SS"; 0 prints "0000-00-00 00:00:00". */
@@ -53,11 +46,8 @@ int temporal_timestamp(const uint8_t *p, size_t avail, struct strbuf *out, struc
  * "YYYY-MM-DD HH:MM:SS[.f]" with exactly fsp fraction digits; 0 seconds and 0 fraction print
  * the zero timestamp "0000-00-00 00:00:00[.000]"; 0 seconds with a non-zero fraction (which
  * MariaDB stores for some out-of-range input) print "1970-01-01 00:00:00.f", as MariaDB. */
-int temporal_timestamp2(const uint8_t *p,
-                        size_t avail,
-                        int fsp,
-                        struct strbuf *out,
-                        struct err *err);
+int temporal_timestamp2(
+    const uint8_t *p, size_t avail, int fsp, struct strbuf *out, struct err *err);
 
 /* MYSQL_TYPE_YEAR (13): 1 byte; appends the number: 0 -> 0, otherwise 1900 + v. */
 int temporal_year(const uint8_t *p, size_t avail, struct strbuf *out, struct err *err);
