@@ -93,8 +93,7 @@ int binlog_fde_parse(const uint8_t *body, size_t len, struct binlog_fde *fde, st
         fde->checksum_alg = body[57 + ntypes];
         if (fde->checksum_alg != BINLOG_CHECKSUM_OFF && fde->checksum_alg != BINLOG_CHECKSUM_CRC32)
             return err_set(err, ERR_DECODE_UNSUPPORTED,
-                           "format description: unknown checksum algorithm %u",
-                           fde->checksum_alg);
+                           "format description: unknown checksum algorithm %u", fde->checksum_alg);
     }
     for (size_t i = 0; i < ntypes && i < 255; i++)
         fde->post_header_len[i + 1] = body[57 + i];

@@ -15,9 +15,9 @@
 
 #include "err.h"
 
-#define BINLOG_MAGIC       "\xfe\x62\x69\x6e"
-#define BINLOG_MAGIC_LEN   4
-#define BINLOG_HEADER_LEN  19 /* v4 common header */
+#define BINLOG_MAGIC        "\xfe\x62\x69\x6e"
+#define BINLOG_MAGIC_LEN    4
+#define BINLOG_HEADER_LEN   19 /* v4 common header */
 #define BINLOG_CHECKSUM_LEN 4
 
 /* Event type codes (MySQL 0..42, MariaDB 160..). X(name, code) */

@@ -14,8 +14,8 @@
 #include "binlog_file.h"
 #include "xmalloc.h"
 
-#define READ_CHUNK  (1u << 20)
-#define MAX_EVENT   (1u << 30) /* 1 GiB, max_allowed_packet's ceiling */
+#define READ_CHUNK (1u << 20)
+#define MAX_EVENT  (1u << 30) /* 1 GiB, max_allowed_packet's ceiling */
 
 struct binlog_file {
     gzFile gz;
@@ -126,8 +126,8 @@ int binlog_file_seek(struct binlog_file *f, uint64_t offset, struct err *err)
     return 0;
 }
 
-int binlog_file_next(struct binlog_file *f, const uint8_t **ev, size_t *len, uint64_t *offset,
-                     struct err *err)
+int binlog_file_next(
+    struct binlog_file *f, const uint8_t **ev, size_t *len, uint64_t *offset, struct err *err)
 {
     if (fill_to(f, BINLOG_HEADER_LEN, err) != 0)
         return ERR_IO;

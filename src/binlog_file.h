@@ -22,8 +22,8 @@ struct binlog_file *binlog_file_open(const char *path, struct err *err);
 /* Reads the next event. Returns 1 with ev, len and offset set (*ev borrowed, valid until the
  * next call), 0 at the end of the file, or a negative code with err naming the file and the
  * offset (truncated event, impossible length, read error). */
-int binlog_file_next(struct binlog_file *f, const uint8_t **ev, size_t *len, uint64_t *offset,
-                     struct err *err);
+int binlog_file_next(
+    struct binlog_file *f, const uint8_t **ev, size_t *len, uint64_t *offset, struct err *err);
 
 /* Moves to offset (>= 4, at an event start) before the next read. Returns 0 or an error. */
 int binlog_file_seek(struct binlog_file *f, uint64_t offset, struct err *err);

@@ -18,10 +18,10 @@ enum change_kind {
     CHANGE_INSERT,
     CHANGE_UPDATE,
     CHANGE_DELETE,
-    CHANGE_BEGIN,  /* transaction start (BEGIN query, or a MariaDB GTID with the transaction flag) */
-    CHANGE_COMMIT, /* XID, or COMMIT query */
-    CHANGE_DDL,    /* any other query event: DDL and statement-based DML */
-    CHANGE_GTID,   /* a GTID event (MySQL, tagged MySQL, or MariaDB) */
+    CHANGE_BEGIN, /* transaction start (BEGIN query, or a MariaDB GTID with the transaction flag) */
+    CHANGE_COMMIT,   /* XID, or COMMIT query */
+    CHANGE_DDL,      /* any other query event: DDL and statement-based DML */
+    CHANGE_GTID,     /* a GTID event (MySQL, tagged MySQL, or MariaDB) */
     CHANGE_ROLLBACK, /* ROLLBACK / XA ROLLBACK query */
 };
 
@@ -45,11 +45,11 @@ struct change {
     const struct table_map *tmap; /* row changes: column names, types */
     uint32_t ts;                  /* event timestamp, seconds since the epoch */
     uint32_t server_id;
-    const char *file;   /* binlog file name of the event ("binlog.000003") */
-    uint64_t pos;       /* offset of the event in that file (a payload's inner events: the payload's) */
-    uint64_t next_pos;  /* offset just past the event (position to resume after it) */
-    uint32_t row;       /* row index within its rows event, 0-based */
-    const char *gtid;   /* the transaction's GTID, NULL when none */
+    const char *file; /* binlog file name of the event ("binlog.000003") */
+    uint64_t pos; /* offset of the event in that file (a payload's inner events: the payload's) */
+    uint64_t next_pos; /* offset just past the event (position to resume after it) */
+    uint32_t row;      /* row index within its rows event, 0-based */
+    const char *gtid;  /* the transaction's GTID, NULL when none */
     bool has_xid;
     uint64_t xid;
     struct change_image before; /* UPDATE: old row; DELETE: the deleted row */
@@ -57,8 +57,8 @@ struct change {
     /* JSON text of a PARTIAL_UPDATE diff per column, for when the before image lacks the JSON
      * column (MINIMAL): entries in `partial`, text in `text`. */
     struct change_image partial;
-    const char *text;   /* the arena that change_col offsets point into */
-    const char *sql;    /* DDL / query text (not NUL-terminated), or NULL */
+    const char *text; /* the arena that change_col offsets point into */
+    const char *sql;  /* DDL / query text (not NUL-terminated), or NULL */
     uint32_t sql_len;
 };
 

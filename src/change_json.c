@@ -34,8 +34,7 @@ const char *change_kind_name(enum change_kind k)
     return "unknown";
 }
 
-static void render_image(const struct change *c, const struct change_image *img,
-                         struct strbuf *out)
+static void render_image(const struct change *c, const struct change_image *img, struct strbuf *out)
 {
     const struct table_map *tm = c->tmap;
     strbuf_appendc(out, '{');

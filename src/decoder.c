@@ -29,16 +29,16 @@
 #include "table_map.h"
 #include "xmalloc.h"
 
-#define TMAP_BUCKETS      1024
-#define TMAP_MAX_ENTRIES  4096 /* beyond this, the cache is dropped at a statement end */
+#define TMAP_BUCKETS       1024
+#define TMAP_MAX_ENTRIES   4096 /* beyond this, the cache is dropped at a statement end */
 #define ROWS_FLAG_STMT_END 0x0001
-#define PAYLOAD_MAX_EVENT (1024u * 1024u * 1024u) /* 1 GiB: max_allowed_packet's ceiling */
+#define PAYLOAD_MAX_EVENT  (1024u * 1024u * 1024u) /* 1 GiB: max_allowed_packet's ceiling */
 
 /* MariaDB GTID event flags. */
-#define MARIA_FL_STANDALONE  0x01
+#define MARIA_FL_STANDALONE      0x01
 #define MARIA_FL_GROUP_COMMIT_ID 0x02
-#define MARIA_FL_PREPARED_XA 0x40
-#define MARIA_FL_COMPLETED_XA 0x80
+#define MARIA_FL_PREPARED_XA     0x40
+#define MARIA_FL_COMPLETED_XA    0x80
 
 struct tmap_entry {
     struct table_map *tm;
@@ -204,8 +204,8 @@ struct ev_ctx {
     uint64_t next_pos; /* offset after it */
 };
 
-static void change_init(struct decoder *d, struct change *c, enum change_kind kind,
-                        const struct ev_ctx *ev)
+static void
+change_init(struct decoder *d, struct change *c, enum change_kind kind, const struct ev_ctx *ev)
 {
     memset(c, 0, sizeof(*c));
     c->kind = kind;
@@ -293,19 +293,19 @@ static void ensure_cols(struct decoder *d, uint32_t n)
     d->cols_cap = n;
 }
 
-static int do_rows(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len,
-                   struct err *err)
+static int do_rows(
+    struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len, struct err *err)
 {
     uint8_t type = ev->h->type;
     unsigned phl = d->fde.post_header_len[type];
     if (is_maria_compressed_rows(type) || type == BINLOG_EV_PARTIAL_UPDATE_ROWS) {
         /* Post-header as the matching plain type. */
-        uint8_t base = type == BINLOG_EV_PARTIAL_UPDATE_ROWS ? BINLOG_EV_UPDATE_ROWS_V2
-                       : type >= BINLOG_EV_MARIA_WRITE_ROWS_COMPRESSED
-                           ? (uint8_t)(type - BINLOG_EV_MARIA_WRITE_ROWS_COMPRESSED +
-                                       BINLOG_EV_WRITE_ROWS_V2)
-                           : (uint8_t)(type - BINLOG_EV_MARIA_WRITE_ROWS_COMPRESSED_V1 +
-                                       BINLOG_EV_WRITE_ROWS_V1);
+        uint8_t base =
+            type == BINLOG_EV_PARTIAL_UPDATE_ROWS ? BINLOG_EV_UPDATE_ROWS_V2
+            : type >= BINLOG_EV_MARIA_WRITE_ROWS_COMPRESSED
+                ? (uint8_t)(type - BINLOG_EV_MARIA_WRITE_ROWS_COMPRESSED + BINLOG_EV_WRITE_ROWS_V2)
+                : (uint8_t)(type - BINLOG_EV_MARIA_WRITE_ROWS_COMPRESSED_V1 +
+                            BINLOG_EV_WRITE_ROWS_V1);
         if (phl == 0)
             phl = d->fde.post_header_len[base];
     }
@@ -385,12 +385,10 @@ static int do_rows(struct decoder *d, const struct ev_ctx *ev, const uint8_t *bo
         memset(d->raw, 0, tm->ncols * sizeof(struct row_raw));
         struct row_image_in in = {.tm = tm, .present = present_b, .raw = d->raw};
         if (kind == CHANGE_INSERT) {
-            if (row_decode_image(&in, &p, end, &d->text, d->cols_after, &na_cols, NULL, NULL,
-                                 err))
+            if (row_decode_image(&in, &p, end, &d->text, d->cols_after, &na_cols, NULL, NULL, err))
                 return ERR_DECODE;
         } else {
-            if (row_decode_image(&in, &p, end, &d->text, d->cols_before, &nb_cols, NULL, NULL,
-                                 err))
+            if (row_decode_image(&in, &p, end, &d->text, d->cols_before, &nb_cols, NULL, NULL, err))
                 return ERR_DECODE;
         }
         if (kind == CHANGE_UPDATE) {
@@ -398,20 +396,22 @@ static int do_rows(struct decoder *d, const struct ev_ctx *ev, const uint8_t *bo
             if (type == BINLOG_EV_PARTIAL_UPDATE_ROWS) {
                 uint64_t opts;
                 if (binlog_read_packed(&p, end, &opts) != 0)
-                    return err_set(err, ERR_DECODE, "partial update: value options run past "
-                                                    "the event");
+                    return err_set(err, ERR_DECODE,
+                                   "partial update: value options run past "
+                                   "the event");
                 if (opts & 1) {
                     size_t pb = (tm->njson + 7) / 8;
                     if ((size_t)(end - p) < pb)
-                        return err_set(err, ERR_DECODE, "partial update: JSON bitmap runs past "
-                                                        "the event");
+                        return err_set(err, ERR_DECODE,
+                                       "partial update: JSON bitmap runs past "
+                                       "the event");
                     in.partial = p;
                     in.is_after_partial = true;
                     p += pb;
                 }
             }
-            if (row_decode_image(&in, &p, end, &d->text, d->cols_after, &na_cols,
-                                 d->cols_partial, &np_cols, err))
+            if (row_decode_image(&in, &p, end, &d->text, d->cols_after, &na_cols, d->cols_partial,
+                                 &np_cols, err))
                 return ERR_DECODE;
         }
         if (kind == CHANGE_INSERT) {
@@ -458,8 +458,12 @@ static void end_txn(struct decoder *d)
     d->has_gtid = false;
 }
 
-static int do_query(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len,
-                    bool compressed, struct err *err)
+static int do_query(struct decoder *d,
+                    const struct ev_ctx *ev,
+                    const uint8_t *body,
+                    size_t len,
+                    bool compressed,
+                    struct err *err)
 {
     unsigned phl = d->fde.post_header_len[compressed ? BINLOG_EV_QUERY : ev->h->type];
     if (phl == 0)
@@ -551,8 +555,8 @@ static int gtid_emit(struct decoder *d, const struct ev_ctx *ev)
     return emit(d, &c);
 }
 
-static int do_mysql_gtid(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body,
-                         size_t len, struct err *err)
+static int do_mysql_gtid(
+    struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len, struct err *err)
 {
     if (len < 25)
         return err_set(err, ERR_DECODE, "gtid event of %zu bytes is too short", len);
@@ -594,8 +598,8 @@ static int read_varlen(const uint8_t **pp, const uint8_t *end, uint64_t *out)
     return 0;
 }
 
-static int do_tagged_gtid(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body,
-                          size_t len, struct err *err)
+static int do_tagged_gtid(
+    struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len, struct err *err)
 {
     /* Format version, message size, last non-ignorable field id, then (field id, value)
      * pairs: 0 gtid flags, 1 source uuid (16 one-byte integers), 2 gno (signed), 3 tag
@@ -648,8 +652,8 @@ bad:
     return err_set(err, ERR_DECODE, "tagged gtid event: malformed serialized fields");
 }
 
-static int do_maria_gtid(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body,
-                         size_t len, struct err *err)
+static int do_maria_gtid(
+    struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len, struct err *err)
 {
     if (len < 13)
         return err_set(err, ERR_DECODE, "mariadb gtid event of %zu bytes is too short", len);
@@ -673,8 +677,8 @@ static int do_maria_gtid(struct decoder *d, const struct ev_ctx *ev, const uint8
     return 0;
 }
 
-static int do_xid(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len,
-                  struct err *err)
+static int
+do_xid(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len, struct err *err)
 {
     if (len != 8)
         return err_set(err, ERR_DECODE, "xid event body of %zu bytes, expected 8", len);
@@ -690,8 +694,8 @@ static int do_xid(struct decoder *d, const struct ev_ctx *ev, const uint8_t *bod
     return r;
 }
 
-static int do_xa_prepare(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body,
-                         size_t len, struct err *err)
+static int do_xa_prepare(
+    struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len, struct err *err)
 {
     if (len < 13)
         return err_set(err, ERR_DECODE, "xa prepare event of %zu bytes is too short", len);
@@ -713,8 +717,13 @@ static int do_xa_prepare(struct decoder *d, const struct ev_ctx *ev, const uint8
 /* ------------------------------------------------------------------------------------------ */
 /* TRANSACTION_PAYLOAD                                                                         */
 
-static int process(struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset,
-                   bool inner, const struct ev_ctx *outer, struct err *err);
+static int process(struct decoder *d,
+                   const uint8_t *ev,
+                   size_t len,
+                   uint64_t offset,
+                   bool inner,
+                   const struct ev_ctx *outer,
+                   struct err *err);
 
 /* Decodes complete inner events at the front of pay_buf; keeps a partial tail. */
 static int payload_drain(struct decoder *d, const struct ev_ctx *outer, struct err *err)
@@ -742,8 +751,8 @@ static int payload_drain(struct decoder *d, const struct ev_ctx *outer, struct e
     return 0;
 }
 
-static int do_payload(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len,
-                      struct err *err)
+static int do_payload(
+    struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len, struct err *err)
 {
     const uint8_t *p = body, *end = body + len;
     uint64_t comp = 0, size = 0, usize = 0;
@@ -822,8 +831,8 @@ static int do_payload(struct decoder *d, const struct ev_ctx *ev, const uint8_t 
                        (unsigned long long)comp);
     }
     if (d->pay_len != 0)
-        return err_set(err, ERR_DECODE,
-                       "transaction payload: %zu bytes after the last inner event", d->pay_len);
+        return err_set(err, ERR_DECODE, "transaction payload: %zu bytes after the last inner event",
+                       d->pay_len);
     return 0;
 bad:
     return err_set(err, ERR_DECODE, "transaction payload: malformed header field");
@@ -841,8 +850,13 @@ static const char *type_label(uint8_t type, char *buf, size_t n)
     return buf;
 }
 
-static int process(struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset,
-                   bool inner, const struct ev_ctx *outer, struct err *err)
+static int process(struct decoder *d,
+                   const uint8_t *ev,
+                   size_t len,
+                   uint64_t offset,
+                   bool inner,
+                   const struct ev_ctx *outer,
+                   struct err *err)
 {
     char tbuf[16];
     if (len < BINLOG_HEADER_LEN)
@@ -895,8 +909,7 @@ static int process(struct decoder *d, const uint8_t *ev, size_t len, uint64_t of
 
     if (!inner && d->have_fde && d->fde.checksum_alg == BINLOG_CHECKSUM_CRC32) {
         if (blen < BINLOG_CHECKSUM_LEN)
-            return err_set(err, ERR_BINLOG_TRUNCATED,
-                           "%s at offset %llu: no room for its checksum",
+            return err_set(err, ERR_BINLOG_TRUNCATED, "%s at offset %llu: no room for its checksum",
                            type_label(h.type, tbuf, sizeof(tbuf)), (unsigned long long)offset);
         if (d->o.verify_checksum) {
             uint32_t want = le32(ev + len - 4);
@@ -997,8 +1010,7 @@ static int process(struct decoder *d, const uint8_t *ev, size_t len, uint64_t of
     return r;
 }
 
-int decoder_feed(struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset,
-                 struct err *err)
+int decoder_feed(struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset, struct err *err)
 {
     return process(d, ev, len, offset, false, NULL, err);
 }

@@ -23,7 +23,7 @@
 typedef int (*decoder_emit_fn)(const struct change *c, void *opaque);
 
 struct decoder_opts {
-    bool all_events; /* emit BEGIN/COMMIT/DDL/GTID too */
+    bool all_events;      /* emit BEGIN/COMMIT/DDL/GTID too */
     bool verify_checksum; /* default true via decoder_opts_init */
     bool follow_rotate;   /* a ROTATE renames the current file (replication streams); a file
                              reader sets false: positions are offsets in the file it reads */
@@ -52,8 +52,8 @@ void decoder_set_file(struct decoder *d, const char *name);
  * `offset` in the current file. Returns 0, a negative err code with err filled (message names
  * the event type and offset), or what the emit callback returned. The caller must stop on
  * error: the decoder state is then undefined. */
-int decoder_feed(struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset,
-                 struct err *err);
+int decoder_feed(
+    struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset, struct err *err);
 
 const struct decoder_stats *decoder_get_stats(const struct decoder *d);
 

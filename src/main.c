@@ -72,8 +72,9 @@ static int parse_u64(const char *s, uint64_t *out)
 
 static void print_stats(const struct decoder_stats *st)
 {
-    fprintf(stderr, "{\"events\":%llu,\"rows\":%llu,\"table_maps_with_optional_metadata\":%llu,"
-                    "\"types\":{",
+    fprintf(stderr,
+            "{\"events\":%llu,\"rows\":%llu,\"table_maps_with_optional_metadata\":%llu,"
+            "\"types\":{",
             (unsigned long long)st->events, (unsigned long long)st->rows,
             (unsigned long long)st->tmaps_with_optional_meta);
     int first = 1;

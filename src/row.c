@@ -69,8 +69,8 @@ static bool utf8_valid(const uint8_t *s, size_t n)
 
 /* Text of a character column: charset known → UTF-8 text (binary → base64); unknown (no
  * optional metadata) → text when the bytes are valid UTF-8, else base64. */
-static void render_chars(const struct table_map_col *c, const uint8_t *s, size_t n,
-                         struct strbuf *out)
+static void
+render_chars(const struct table_map_col *c, const uint8_t *s, size_t n, struct strbuf *out)
 {
     if (c->collation == 0) {
         if (utf8_valid(s, n))
@@ -92,8 +92,12 @@ static int render_temporal(int r, size_t *used)
     return 0;
 }
 
-int row_render_value(const struct table_map_col *c, const uint8_t *p, size_t avail,
-                     struct strbuf *out, size_t *used, struct err *err)
+int row_render_value(const struct table_map_col *c,
+                     const uint8_t *p,
+                     size_t avail,
+                     struct strbuf *out,
+                     size_t *used,
+                     struct err *err)
 {
     size_t n;
     switch (c->type) {
@@ -261,7 +265,8 @@ int row_render_value(const struct table_map_col *c, const uint8_t *p, size_t ava
                     strbuf_appends(out, "\"\""); /* the invalid-value index 0 is '' */
                 else
                     charset_append_json(out, c->collation ? c->collation : 45,
-                                        (const uint8_t *)c->enums.v[idx - 1], c->enums.len[idx - 1]);
+                                        (const uint8_t *)c->enums.v[idx - 1],
+                                        c->enums.len[idx - 1]);
             } else {
                 strbuf_append_u64(out, idx);
             }
@@ -351,9 +356,15 @@ int row_render_value(const struct table_map_col *c, const uint8_t *p, size_t ava
     }
 }
 
-int row_decode_image(const struct row_image_in *in, const uint8_t **pp, const uint8_t *end,
-                     struct strbuf *text, struct change_col *cols, uint32_t *ncols,
-                     struct change_col *pcols, uint32_t *npcols, struct err *err)
+int row_decode_image(const struct row_image_in *in,
+                     const uint8_t **pp,
+                     const uint8_t *end,
+                     struct strbuf *text,
+                     struct change_col *cols,
+                     uint32_t *ncols,
+                     struct change_col *pcols,
+                     uint32_t *npcols,
+                     struct err *err)
 {
     const struct table_map *tm = in->tm;
     const uint8_t *p = *pp;

@@ -26,24 +26,34 @@ struct row_raw {
 
 struct row_image_in {
     const struct table_map *tm;
-    const uint8_t *present;   /* columns-present bitmap, ncols bits, LSB first */
-    const uint8_t *partial;   /* PARTIAL_UPDATE after image: bitmap over JSON columns, or NULL */
-    struct row_raw *raw;      /* before image: filled with JSON columns' raw bytes (may be NULL);
-                                 after image: read to apply partial diffs */
-    bool is_after_partial;    /* this is a PARTIAL_UPDATE after image */
+    const uint8_t *present; /* columns-present bitmap, ncols bits, LSB first */
+    const uint8_t *partial; /* PARTIAL_UPDATE after image: bitmap over JSON columns, or NULL */
+    struct row_raw *raw;    /* before image: filled with JSON columns' raw bytes (may be NULL);
+                               after image: read to apply partial diffs */
+    bool is_after_partial;  /* this is a PARTIAL_UPDATE after image */
 };
 
 /* Decodes the row image at *pp (not past end). Appends entries to cols (room for tm->ncols)
  * and sets *ncols; columns whose diff could not be applied (no before value) go to
- * pcols (count in npcols) instead with the diff's JSON. Advances *pp past the image. Returns 0 or an
- * ERR_DECODE naming the column. */
-int row_decode_image(const struct row_image_in *in, const uint8_t **pp, const uint8_t *end,
-                     struct strbuf *text, struct change_col *cols, uint32_t *ncols,
-                     struct change_col *pcols, uint32_t *npcols, struct err *err);
+ * pcols (count in npcols) instead with the diff's JSON. Advances *pp past the image. Returns 0 or
+ * an ERR_DECODE naming the column. */
+int row_decode_image(const struct row_image_in *in,
+                     const uint8_t **pp,
+                     const uint8_t *end,
+                     struct strbuf *text,
+                     struct change_col *cols,
+                     uint32_t *ncols,
+                     struct change_col *pcols,
+                     uint32_t *npcols,
+                     struct err *err);
 
 /* Appends the JSON text of one value of column c stored at p (avail bytes) and sets *used.
  * Exposed for tests. */
-int row_render_value(const struct table_map_col *c, const uint8_t *p, size_t avail,
-                     struct strbuf *out, size_t *used, struct err *err);
+int row_render_value(const struct table_map_col *c,
+                     const uint8_t *p,
+                     size_t avail,
+                     struct strbuf *out,
+                     size_t *used,
+                     struct err *err);
 
 #endif

@@ -109,8 +109,8 @@ static bool is_enum_or_set(const struct table_map_col *c)
 }
 
 /* Reads the per-column metadata for the column's type; advances *pp. */
-static int read_col_meta(struct table_map_col *c, const uint8_t **pp, const uint8_t *end,
-                         uint32_t idx, struct err *err)
+static int read_col_meta(
+    struct table_map_col *c, const uint8_t **pp, const uint8_t *end, uint32_t idx, struct err *err)
 {
     const uint8_t *p = *pp;
     unsigned need = 0;
@@ -187,8 +187,8 @@ static int read_col_meta(struct table_map_col *c, const uint8_t **pp, const uint
     return 0;
 }
 
-static int read_packed(const uint8_t **pp, const uint8_t *end, uint64_t *v, const char *what,
-                       struct err *err)
+static int
+read_packed(const uint8_t **pp, const uint8_t *end, uint64_t *v, const char *what, struct err *err)
 {
     if (binlog_read_packed(pp, end, v) != 0)
         return err_set(err, ERR_DECODE, "table map: %s runs past the event", what);
@@ -196,8 +196,8 @@ static int read_packed(const uint8_t **pp, const uint8_t *end, uint64_t *v, cons
 }
 
 /* Reads a list of strings: each a packed length + bytes. */
-static int read_str_list(const uint8_t **pp, const uint8_t *end, struct table_map_strs *s,
-                         struct err *err)
+static int
+read_str_list(const uint8_t **pp, const uint8_t *end, struct table_map_strs *s, struct err *err)
 {
     uint64_t n;
     if (read_packed(pp, end, &n, "ENUM/SET value count", err))
@@ -221,8 +221,8 @@ static int read_str_list(const uint8_t **pp, const uint8_t *end, struct table_ma
     return 0;
 }
 
-static int parse_optional(struct table_map *tm, const uint8_t *p, const uint8_t *end,
-                          struct err *err)
+static int
+parse_optional(struct table_map *tm, const uint8_t *p, const uint8_t *end, struct err *err)
 {
     while (p < end) {
         uint8_t type = *p++;
@@ -367,8 +367,8 @@ static int parse_optional(struct table_map *tm, const uint8_t *p, const uint8_t 
     return 0;
 }
 
-struct table_map *table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len,
-                                  struct err *err)
+struct table_map *
+table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len, struct err *err)
 {
     const uint8_t *p = body, *end = body + len;
     struct table_map *tm = xcalloc(1, sizeof(*tm));

@@ -21,20 +21,20 @@ struct table_map_strs {
 };
 
 struct table_map_col {
-    uint8_t type;       /* type byte from the event (enum mysql_type) */
-    uint8_t real_type;  /* STRING resolved to ENUM/SET/STRING; otherwise == type */
-    uint16_t meta;      /* metadata; for STRING/ENUM/SET: max byte length / pack length */
-    uint8_t meta_hi;    /* NEWDECIMAL precision, BIT bytes, STRING real type byte */
+    uint8_t type;      /* type byte from the event (enum mysql_type) */
+    uint8_t real_type; /* STRING resolved to ENUM/SET/STRING; otherwise == type */
+    uint16_t meta;     /* metadata; for STRING/ENUM/SET: max byte length / pack length */
+    uint8_t meta_hi;   /* NEWDECIMAL precision, BIT bytes, STRING real type byte */
     bool nullable;
-    bool is_unsigned;   /* from SIGNEDNESS */
+    bool is_unsigned; /* from SIGNEDNESS */
     bool is_pk;
     bool has_visibility;
     bool visible;
     uint16_t collation; /* character columns (and ENUM/SET): collation id, 0 when unknown */
     uint32_t vector_dim;
     uint32_t geometry_type;
-    char *name;                 /* NULL when the binlog has no names */
-    char *json_key;             /* "name": or "@N": as JSON, ready to copy */
+    char *name;     /* NULL when the binlog has no names */
+    char *json_key; /* "name": or "@N": as JSON, ready to copy */
     uint32_t json_key_len;
     struct table_map_strs enums; /* ENUM values, or SET members */
 };
@@ -46,8 +46,8 @@ struct table_map {
     char *table;
     uint32_t ncols;
     struct table_map_col *cols;
-    uint32_t njson;          /* JSON columns, for PARTIAL_UPDATE bitmaps */
-    uint32_t *pk;            /* primary key column indexes, in key order */
+    uint32_t njson; /* JSON columns, for PARTIAL_UPDATE bitmaps */
+    uint32_t *pk;   /* primary key column indexes, in key order */
     uint32_t npk;
     bool has_optional_meta;
     bool has_names;
@@ -62,8 +62,8 @@ struct table_map {
 /* Parses a TABLE_MAP body (post-header included, checksum excluded). post_header_len is the
  * FDE's length for TABLE_MAP (6 on MySQL 5.1.x servers with 4-byte table ids, else 8).
  * Returns a new map (caller frees with table_map_free) or NULL with err filled. */
-struct table_map *table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len,
-                                  struct err *err);
+struct table_map *
+table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len, struct err *err);
 void table_map_free(struct table_map *tm);
 
 /* Table id from a TABLE_MAP or ROWS post-header. */
