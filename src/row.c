@@ -10,6 +10,7 @@
  * Invariant: nothing is read outside [p, end); every length is checked before use.
  */
 #include <string.h>
+#include <zlib.h>
 
 #include "binlog_event.h"
 #include "charset.h"
@@ -82,6 +83,46 @@ render_chars(const struct table_map_col *c, const uint8_t *s, size_t n, struct s
     } else {
         charset_append_json(out, c->collation, s, n);
     }
+}
+
+/* MariaDB column compression (COMPRESSED attribute, types 140/141): the stored value starts
+ * with a header byte. 0: the data follows as is. Else bit 7 set, bits 0-2 the byte count of
+ * the original length (big-endian, after the header), bit 3 a raw deflate stream (no zlib
+ * header), bits 4-6 the algorithm (0 = zlib). */
+static int maria_column_uncompress(const uint8_t *v, size_t n, struct strbuf *tmp, struct err *err)
+{
+    strbuf_reset(tmp);
+    if (n == 0)
+        return 0;
+    uint8_t h = v[0];
+    if (h == 0) {
+        strbuf_append(tmp, v + 1, n - 1);
+        return 0;
+    }
+    unsigned lenlen = h & 0x07;
+    if (!(h & 0x80) || (h & 0x70) || lenlen < 1 || lenlen > 4 || n < 1 + lenlen)
+        return err_set(err, ERR_DECODE, "compressed column: bad header byte 0x%02x", h);
+    uint32_t olen = 0;
+    for (unsigned i = 0; i < lenlen; i++)
+        olen = olen << 8 | v[1 + i];
+    strbuf_reserve(tmp, olen);
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (inflateInit2(&zs, (h & 0x08) ? -MAX_WBITS : MAX_WBITS) != Z_OK)
+        return err_set(err, ERR_DECODE, "compressed column: zlib init failed");
+    zs.next_in = (Bytef *)(v + 1 + lenlen);
+    zs.avail_in = (uInt)(n - 1 - lenlen);
+    zs.next_out = (Bytef *)tmp->buf;
+    zs.avail_out = olen;
+    int zr = inflate(&zs, Z_FINISH);
+    size_t got = zs.total_out;
+    inflateEnd(&zs);
+    if (zr != Z_STREAM_END || got != olen)
+        return err_set(err, ERR_DECODE,
+                       "compressed column: zlib could not unpack to %u bytes (error %d)", olen, zr);
+    tmp->len = olen;
+    tmp->buf[olen] = '\0';
+    return 0;
 }
 
 static int render_temporal(int r, size_t *used)
@@ -348,6 +389,26 @@ int row_render_value(const struct table_map_col *c,
         } else {
             render_chars(c, v, n, out);
         }
+        *used = lb + n;
+        return 0;
+    }
+    case MYSQL_T_VARCHAR_COMPRESSED:
+    case MYSQL_T_BLOB_COMPRESSED: {
+        size_t lb = c->type == MYSQL_T_BLOB_COMPRESSED ? c->meta : (c->meta < 256 ? 1u : 2u);
+        if (lb < 1 || lb > 4)
+            return err_set(err, ERR_DECODE, "compressed blob length prefix of %zu bytes", lb);
+        if (need(avail, lb, c, err))
+            return ERR_DECODE;
+        n = (size_t)le_n(p, (unsigned)lb);
+        if (need(avail - lb, n, c, err))
+            return ERR_DECODE;
+        struct strbuf tmp = {0};
+        if (maria_column_uncompress(p + lb, n, &tmp, err)) {
+            strbuf_free(&tmp);
+            return ERR_DECODE;
+        }
+        render_chars(c, (const uint8_t *)(tmp.buf ? tmp.buf : ""), tmp.len, out);
+        strbuf_free(&tmp);
         *used = lb + n;
         return 0;
     }

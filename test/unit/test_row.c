@@ -378,8 +378,26 @@ static void test_blobs(void)
         {MCOL(MYSQL_T_JSON, 4), "020000000401", "true"},
         {MCOL(MYSQL_T_JSON, 4), "00000000", "null"},
         {MCOL(MYSQL_T_JSON, 2), "02000401", "true"},
+        /* MariaDB COMPRESSED columns, bytes from a MariaDB 10.11 binlog: header 0x89 = raw
+         * deflate, 1-byte original length 120 ("ab" x 60); 0x00 = stored as is. */
+        {CHARCOL(MYSQL_T_VARCHAR_COMPRESSED, 201, 45), "0989784b4c4a1c100800",
+         "\"abababababababababababababababababababababababababababababababababababababababababab"
+         "abababababababababababababababababab\""},
+        {CHARCOL(MYSQL_T_VARCHAR_COMPRESSED, 201, 45), "050074696e79", "\"tiny\""},
+        {CHARCOL(MYSQL_T_BLOB_COMPRESSED, 2, 45), "06000073686f7274", "\"short\""},
+        /* 0x8a: raw deflate, 2-byte length 300 ("xyz" x 100), binary collation: base64. */
+        {CHARCOL(MYSQL_T_BLOB_COMPRESSED, 2, 63), "0c008a012caba8acaa1845c42100",
+         "\"eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl"
+         "6"
+         "eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6"
+         "eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6"
+         "eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6"
+         "eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6eHl6\""},
     };
     RUN(v);
+    /* A compressed value whose stream does not unpack to the stated length. */
+    struct table_map_col cv = CHARCOL(MYSQL_T_VARCHAR_COMPRESSED, 201, 45);
+    CU_ASSERT_PTR_NULL(render(&cv, "0989794b4c4a1c100800"));
     /* Invalid metadata and contents. */
     struct table_map_col b0 = CHARCOL(MYSQL_T_BLOB, 0, 63);
     CU_ASSERT_PTR_NULL(render(&b0, "00"));
