@@ -437,10 +437,9 @@ table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len, struc
 
     size_t nb = (tm->ncols + 7) / 8;
     if ((size_t)(end - p) < nb) {
-        /* Servers before 5.1.x-something may omit the NULL bitmap: treat all as nullable. */
-        for (uint32_t i = 0; i < tm->ncols; i++)
-            tm->cols[i].nullable = true;
-        p = end;
+        err_set(err, ERR_DECODE, "table map of `%s`.`%s`: NULL bitmap runs past the event",
+                tm->db, tm->table);
+        goto fail;
     } else {
         for (uint32_t i = 0; i < tm->ncols; i++)
             tm->cols[i].nullable = (p[i / 8] >> (i % 8)) & 1;
