@@ -988,6 +988,21 @@ static int process(struct decoder *d,
             r = err_set(err, ERR_DECODE, "rotate event of %zu bytes, need 8", blen);
         }
         break;
+    case BINLOG_EV_INCIDENT:
+        if (d->o.warn) {
+            char msg[400];
+            unsigned itype = blen >= 2 ? le16(body) : 0;
+            int mlen = blen >= 3 ? (int)body[2] : 0;
+            if (mlen > (int)blen - 3)
+                mlen = blen >= 3 ? (int)blen - 3 : 0;
+            snprintf(msg, sizeof(msg),
+                     "INCIDENT at offset %llu (type %u): the server recorded that changes may be "
+                     "missing from this binlog after this point%s%.*s",
+                     (unsigned long long)offset, itype, mlen > 0 ? ": " : "", mlen,
+                     blen >= 3 ? (const char *)body + 3 : "");
+            d->o.warn(msg, d->o.opaque);
+        }
+        break;
     case BINLOG_EV_MARIA_START_ENCRYPTION:
         r = err_set(err, ERR_BINLOG_ENCRYPTED,
                     "START_ENCRYPTION at offset %llu: this binlog is encrypted "
@@ -996,6 +1011,15 @@ static int process(struct decoder *d,
                     (unsigned long long)offset);
         break;
     default:
+        if (binlog_event_type_name(h.type) == NULL && d->o.warn &&
+            !(h.flags & BINLOG_EV_FLAG_IGNORABLE) && d->st.by_type[h.type] == 1) {
+            char msg[200];
+            snprintf(msg, sizeof(msg),
+                     "event type %u at offset %llu is unknown to sluice and carries no ignorable "
+                     "flag; passed over by its length (%u bytes)",
+                     h.type, (unsigned long long)offset, h.event_len);
+            d->o.warn(msg, d->o.opaque);
+        }
         /* STOP, INTVAR, RAND, USER_VAR, ROWS_QUERY, ANNOTATE_ROWS, PREVIOUS_GTIDS, GTID_LIST,
          * BINLOG_CHECKPOINT, HEARTBEAT, INCIDENT, LOAD-DATA blocks, IGNORABLE and unknown
          * types carry no row changes: passed over by their length. */

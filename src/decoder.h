@@ -22,13 +22,18 @@
  * a negative code to stop decoding (decoder_feed returns it). */
 typedef int (*decoder_emit_fn)(const struct change *c, void *opaque);
 
+/* Called with a one-line warning about the stream that does not stop decoding (an INCIDENT
+ * event, an unknown event type passed over). */
+typedef void (*decoder_warn_fn)(const char *msg, void *opaque);
+
 struct decoder_opts {
     bool all_events;      /* emit BEGIN/COMMIT/DDL/GTID too */
     bool verify_checksum; /* default true via decoder_opts_init */
     bool follow_rotate;   /* a ROTATE renames the current file (replication streams); a file
                              reader sets false: positions are offsets in the file it reads */
     decoder_emit_fn emit;
-    void *opaque;
+    decoder_warn_fn warn; /* may be NULL */
+    void *opaque;         /* passed to emit and warn */
 };
 
 /* Event counts by type code (index = the event type byte) and the rows seen. */

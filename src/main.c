@@ -59,6 +59,13 @@ static int emit_line(const struct change *c, void *opaque)
     return 0;
 }
 
+static void warn_line(const char *msg, void *opaque)
+{
+    (void)opaque;
+    fflush(stdout);
+    fprintf(stderr, "sluice decode: warning: %s\n", msg);
+}
+
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end;
@@ -160,6 +167,7 @@ static int cmd_decode(int argc, char **argv)
     static char obuf[1 << 16];
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
     opts.emit = emit_line;
+    opts.warn = warn_line;
     opts.opaque = &out;
     struct decoder *d = decoder_new(&opts);
     int rc = 0;
