@@ -167,7 +167,7 @@ static int tmap_put(struct decoder *d, const uint8_t *body, size_t len, struct e
                 d->st.tmaps_with_optional_meta++;
             return 0;
         }
-        struct table_map *tm = table_map_parse(body, len, phl, err);
+        struct table_map *tm = table_map_parse(body, len, phl, d->fde.mariadb, err);
         if (tm == NULL)
             return ERR_DECODE;
         tm->raw = xmalloc(len);
@@ -179,7 +179,7 @@ static int tmap_put(struct decoder *d, const uint8_t *body, size_t len, struct e
             d->st.tmaps_with_optional_meta++;
         return 0;
     }
-    struct table_map *tm = table_map_parse(body, len, phl, err);
+    struct table_map *tm = table_map_parse(body, len, phl, d->fde.mariadb, err);
     if (tm == NULL)
         return ERR_DECODE;
     tm->raw = xmalloc(len);

@@ -346,7 +346,17 @@ int row_render_value(const struct table_map_col *c,
             n = lb == 1 ? p[0] : le16(p);
             if (need(avail - lb, n, c, err))
                 return ERR_DECODE;
-            render_chars(c, p + lb, n, out);
+            if (charset_is_binary(c->collation) && n < c->meta) {
+                /* BINARY(n): the server strips the trailing 0x00 pad bytes it stores; put
+                 * them back so the value is the column's, as SELECT returns it. */
+                uint8_t pad[1024];
+                size_t full = c->meta <= sizeof(pad) ? c->meta : n;
+                memcpy(pad, p + lb, n);
+                memset(pad + n, 0, full - n);
+                strbuf_append_base64_json(out, pad, full);
+            } else {
+                render_chars(c, p + lb, n, out);
+            }
             *used = lb + n;
             return 0;
         }

@@ -85,9 +85,12 @@ static bool is_numeric(uint8_t t)
     return false;
 }
 
-/* Columns that DEFAULT_CHARSET / COLUMN_CHARSET describe, by resolved type. */
-static bool is_character(const struct table_map_col *c)
+/* Columns that DEFAULT_CHARSET / COLUMN_CHARSET describe, by resolved type. MariaDB lists every
+ * column that has a charset, GEOMETRY (binary) included. */
+static bool is_character(const struct table_map *tm, const struct table_map_col *c)
 {
+    if (tm->mariadb && c->real_type == MYSQL_T_GEOMETRY)
+        return true;
     switch (c->real_type) {
     case MYSQL_T_STRING:
     case MYSQL_T_VAR_STRING:
@@ -258,7 +261,7 @@ parse_optional(struct table_map *tm, const uint8_t *p, const uint8_t *end, struc
             if (read_packed(&f, fend, &def, "default charset", err))
                 return ERR_DECODE;
             for (uint32_t i = 0; i < tm->ncols; i++)
-                if (es ? is_enum_or_set(&tm->cols[i]) : is_character(&tm->cols[i]))
+                if (es ? is_enum_or_set(&tm->cols[i]) : is_character(tm, &tm->cols[i]))
                     tm->cols[i].collation = (uint16_t)def;
             /* Then (index among such columns, collation) pairs for the exceptions. */
             while (f < fend) {
@@ -268,7 +271,7 @@ parse_optional(struct table_map *tm, const uint8_t *p, const uint8_t *end, struc
                     return ERR_DECODE;
                 uint64_t k = 0;
                 for (uint32_t i = 0; i < tm->ncols; i++) {
-                    if (!(es ? is_enum_or_set(&tm->cols[i]) : is_character(&tm->cols[i])))
+                    if (!(es ? is_enum_or_set(&tm->cols[i]) : is_character(tm, &tm->cols[i])))
                         continue;
                     if (k++ == idx) {
                         tm->cols[i].collation = (uint16_t)coll;
@@ -282,7 +285,7 @@ parse_optional(struct table_map *tm, const uint8_t *p, const uint8_t *end, struc
         case OM_ENUM_AND_SET_COLUMN_CHARSET: {
             bool es = type == OM_ENUM_AND_SET_COLUMN_CHARSET;
             for (uint32_t i = 0; i < tm->ncols && f < fend; i++) {
-                if (!(es ? is_enum_or_set(&tm->cols[i]) : is_character(&tm->cols[i])))
+                if (!(es ? is_enum_or_set(&tm->cols[i]) : is_character(tm, &tm->cols[i])))
                     continue;
                 uint64_t coll;
                 if (read_packed(&f, fend, &coll, "column charset", err))
@@ -368,10 +371,12 @@ parse_optional(struct table_map *tm, const uint8_t *p, const uint8_t *end, struc
 }
 
 struct table_map *
-table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len, struct err *err)
+table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len,
+                                  bool mariadb, struct err *err)
 {
     const uint8_t *p = body, *end = body + len;
     struct table_map *tm = xcalloc(1, sizeof(*tm));
+    tm->mariadb = mariadb;
     if (post_header_len != 6 && post_header_len != 8) {
         err_set(err, ERR_DECODE, "table map: post-header length %u, expected 6 or 8",
                 post_header_len);

@@ -52,6 +52,7 @@ struct table_map {
     bool has_optional_meta;
     bool has_names;
     bool has_signedness;
+    bool mariadb;
     char *json_db_table; /* ,"db":"...","table":"..." as JSON, ready to copy */
     uint32_t json_db_table_len;
     /* The raw event body, to reuse this parse when the same map is sent again. */
@@ -61,9 +62,12 @@ struct table_map {
 
 /* Parses a TABLE_MAP body (post-header included, checksum excluded). post_header_len is the
  * FDE's length for TABLE_MAP (6 on MySQL 5.1.x servers with 4-byte table ids, else 8).
+ * mariadb: the event comes from a MariaDB server, whose charset metadata also lists
+ * GEOMETRY columns (MySQL's lists only CHAR/VARCHAR/BLOB/TEXT).
  * Returns a new map (caller frees with table_map_free) or NULL with err filled. */
 struct table_map *
-table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len, struct err *err);
+table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len, bool mariadb,
+                struct err *err);
 void table_map_free(struct table_map *tm);
 
 /* Table id from a TABLE_MAP or ROWS post-header. */

@@ -287,7 +287,7 @@ static void test_bin_size(void)
     CU_ASSERT_EQUAL(decimal_bin_size(30, 30), 14);
     CU_ASSERT_EQUAL(decimal_bin_size(0, 0), 0);
     CU_ASSERT_EQUAL(decimal_bin_size(66, 0), 0);
-    CU_ASSERT_EQUAL(decimal_bin_size(40, 31), 0);
+    CU_ASSERT_EQUAL(decimal_bin_size(40, 39), 0);
     CU_ASSERT_EQUAL(decimal_bin_size(5, 6), 0);
     CU_ASSERT_EQUAL(decimal_bin_size(5, -1), 0);
 }
@@ -431,7 +431,7 @@ static void test_errors(void)
     struct err err = {0};
     CU_ASSERT_EQUAL(decimal_bin_to_str(b, 1, 0, 0, &sb, &err), ERR_DECODE);
     CU_ASSERT_EQUAL(decimal_bin_to_str(b, 64, 66, 0, &sb, &err), ERR_DECODE);
-    CU_ASSERT_EQUAL(decimal_bin_to_str(b, 64, 40, 31, &sb, &err), ERR_DECODE);
+    CU_ASSERT_EQUAL(decimal_bin_to_str(b, 64, 40, 39, &sb, &err), ERR_DECODE);
     CU_ASSERT_EQUAL(decimal_bin_to_str(b, 64, 3, 4, &sb, &err), ERR_DECODE);
     CU_ASSERT_EQUAL(decimal_bin_to_str(b, 64, 3, -1, &sb, &err), ERR_DECODE);
     CU_ASSERT_EQUAL(err.code, ERR_DECODE);

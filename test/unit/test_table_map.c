@@ -99,7 +99,7 @@ static struct table_map *parse(const void *body, size_t n, unsigned phl)
     if (n)
         memcpy(m, body, n);
     memset(&last_err, 0, sizeof(last_err));
-    struct table_map *tm = table_map_parse(p, n, phl, &last_err);
+    struct table_map *tm = table_map_parse(p, n, phl, false, &last_err);
     free(m);
     if (tm == NULL) {
         CU_ASSERT_EQUAL(last_err.code, ERR_DECODE);
