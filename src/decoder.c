@@ -374,6 +374,7 @@ static int do_rows(
     ensure_cols(d, tm->ncols);
     uint32_t row = 0;
     while (p < end) {
+        const uint8_t *row_start = p;
         struct change c;
         change_init(d, &c, kind, ev);
         c.db = tm->db;
@@ -423,6 +424,10 @@ static int do_rows(
             c.after = (struct change_image){d->cols_after, na_cols};
             c.partial = (struct change_image){d->cols_partial, np_cols};
         }
+        if (p == row_start)
+            return err_set(err, ERR_DECODE,
+                           "rows event for `%s`.`%s`: a row image of no bytes (no column present)",
+                           tm->db, tm->table);
         c.text = d->text.buf ? d->text.buf : "";
         d->st.rows++;
         int r = emit(d, &c);
