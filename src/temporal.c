@@ -67,11 +67,48 @@ static uint64_t read_le(const uint8_t *p, int n)
     return v;
 }
 
+/* Appends v in decimal, zero-padded to at least width digits (printf's "%0*u" without the
+ * cost of printf: temporal columns are on the hot path of every row). */
+static void put_num(struct strbuf *out, uint64_t v, int width)
+{
+    char tmp[24];
+    int i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while ((int)sizeof(tmp) - i < width)
+        tmp[--i] = '0';
+    strbuf_append(out, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+/* "YYYY-MM-DD" */
+static void put_date(struct strbuf *out, uint64_t y, unsigned m, unsigned d)
+{
+    put_num(out, y, 4);
+    strbuf_appendc(out, '-');
+    put_num(out, m, 2);
+    strbuf_appendc(out, '-');
+    put_num(out, d, 2);
+}
+
+/* "HH:MM:SS" (hours may have more digits) */
+static void put_hms(struct strbuf *out, uint64_t h, unsigned m, unsigned sec)
+{
+    put_num(out, h, 2);
+    strbuf_appendc(out, ':');
+    put_num(out, m, 2);
+    strbuf_appendc(out, ':');
+    put_num(out, sec, 2);
+}
+
 /* Appends "." and the first fsp digits of usec (nothing for fsp 0). usec < 1000000. */
 static void append_frac(struct strbuf *out, uint32_t usec, int fsp)
 {
-    if (fsp > 0)
-        strbuf_printf(out, ".%0*" PRIu32, fsp, usec / usec_div[fsp]);
+    if (fsp > 0) {
+        strbuf_appendc(out, '.');
+        put_num(out, usec / usec_div[fsp], fsp);
+    }
 }
 
 static int frac_range(const char *what, uint64_t usec, struct err *err)
@@ -107,8 +144,9 @@ static void append_epoch(struct strbuf *out, uint32_t secs)
     unsigned y, mo, d;
     uint32_t sod = secs % 86400;
     days_to_civil(secs / 86400, &y, &mo, &d);
-    strbuf_printf(out, "%04u-%02u-%02u %02u:%02u:%02u", y, mo, d, (unsigned)(sod / 3600),
-                  (unsigned)(sod / 60 % 60), (unsigned)(sod % 60));
+    put_date(out, y, mo, d);
+    strbuf_appendc(out, ' ');
+    put_hms(out, sod / 3600, (unsigned)(sod / 60 % 60), (unsigned)(sod % 60));
 }
 
 int temporal_date(const uint8_t *p, size_t avail, struct strbuf *out, struct err *err)
@@ -116,8 +154,7 @@ int temporal_date(const uint8_t *p, size_t avail, struct strbuf *out, struct err
     if (need("date", 3, avail, err))
         return ERR_DECODE;
     uint32_t v = (uint32_t)read_le(p, 3);
-    strbuf_printf(out, "%04u-%02u-%02u", (unsigned)(v >> 9), (unsigned)(v >> 5 & 15),
-                  (unsigned)(v & 31));
+    put_date(out, v >> 9, (unsigned)(v >> 5 & 15), (unsigned)(v & 31));
     return 3;
 }
 
@@ -129,8 +166,9 @@ int temporal_time(const uint8_t *p, size_t avail, struct strbuf *out, struct err
     if (v & 0x800000)
         v -= 0x1000000; /* sign-extend the 24-bit value */
     uint32_t a = v < 0 ? (uint32_t)-v : (uint32_t)v;
-    strbuf_printf(out, "%s%02u:%02u:%02u", v < 0 ? "-" : "", (unsigned)(a / 10000),
-                  (unsigned)(a / 100 % 100), (unsigned)(a % 100));
+    if (v < 0)
+        strbuf_appendc(out, '-');
+    put_hms(out, a / 10000, (unsigned)(a / 100 % 100), (unsigned)(a % 100));
     return 3;
 }
 
@@ -176,8 +214,9 @@ int temporal_time2(const uint8_t *p, size_t avail, int fsp, struct strbuf *out, 
     uint64_t hms = a >> 24;
     if (frac_range("time2", usec, err))
         return ERR_DECODE;
-    strbuf_printf(out, "%s%02u:%02u:%02u", neg ? "-" : "", (unsigned)(hms >> 12 & 1023),
-                  (unsigned)(hms >> 6 & 63), (unsigned)(hms & 63));
+    if (neg)
+        strbuf_appendc(out, '-');
+    put_hms(out, hms >> 12 & 1023, (unsigned)(hms >> 6 & 63), (unsigned)(hms & 63));
     append_frac(out, (uint32_t)usec, fsp);
     return (int)n;
 }
@@ -188,9 +227,9 @@ int temporal_datetime(const uint8_t *p, size_t avail, struct strbuf *out, struct
         return ERR_DECODE;
     uint64_t v = read_le(p, 8);
     uint64_t date = v / 1000000, tod = v % 1000000;
-    strbuf_printf(out, "%04" PRIu64 "-%02u-%02u %02u:%02u:%02u", date / 10000,
-                  (unsigned)(date / 100 % 100), (unsigned)(date % 100), (unsigned)(tod / 10000),
-                  (unsigned)(tod / 100 % 100), (unsigned)(tod % 100));
+    put_date(out, date / 10000, (unsigned)(date / 100 % 100), (unsigned)(date % 100));
+    strbuf_appendc(out, ' ');
+    put_hms(out, tod / 10000, (unsigned)(tod / 100 % 100), (unsigned)(tod % 100));
     return 8;
 }
 
@@ -229,9 +268,11 @@ int temporal_datetime2(const uint8_t *p, size_t avail, int fsp, struct strbuf *o
     uint64_t ym = ymd >> 5;
     if (frac_range("datetime2", usec, err))
         return ERR_DECODE;
-    strbuf_printf(out, "%s%04u-%02u-%02u %02u:%02u:%02u", neg ? "-" : "", (unsigned)(ym / 13),
-                  (unsigned)(ym % 13), (unsigned)(ymd & 31), (unsigned)(hms >> 12),
-                  (unsigned)(hms >> 6 & 63), (unsigned)(hms & 63));
+    if (neg)
+        strbuf_appendc(out, '-');
+    put_date(out, ym / 13, (unsigned)(ym % 13), (unsigned)(ymd & 31));
+    strbuf_appendc(out, ' ');
+    put_hms(out, hms >> 12, (unsigned)(hms >> 6 & 63), (unsigned)(hms & 63));
     append_frac(out, (uint32_t)usec, fsp);
     return (int)n;
 }

@@ -3,8 +3,10 @@
  *
  * Invariant: when cap > 0, buf[len] == '\0'. Growth doubles, so appends are amortised O(1).
  */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,18 +239,147 @@ void strbuf_append_hex(struct strbuf *sb, const uint8_t *d, size_t n)
     sb->buf[sb->len] = '\0';
 }
 
-/* Shortest "%.*g" that parses back to the same value; precision 1..max. */
-static void append_shortest(struct strbuf *sb, double d, int max, int is_float)
+/* Shortest "%.*g" text that parses back to the same value. Rounding to `lo` significant
+ * digits (DBL_DIG 15 / FLT_DIG 6) and stripping zeros, as %g does, already gives the shortest
+ * string whenever any string of lo digits or fewer reads back exactly: such a string, padded
+ * with zeros, is the value rounded to lo digits. Otherwise the answer has lo+1 .. max digits.
+ * (This holds for normal numbers, whose relative spacing is below half a unit of the lo-th
+ * digit; callers start subnormals at one digit.) */
+static void append_shortest(struct strbuf *sb, double d, int lo, int max, int is_float)
 {
     char tmp[40];
-    for (int prec = 1; prec <= max; prec++) {
+    for (int prec = lo; prec <= max; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
         if (is_float ? (strtof(tmp, NULL) == (float)d) : (strtod(tmp, NULL) == d))
             break;
     }
-    /* JSON has no leading '+' in exponents required, but "1e+20" is valid JSON; keep it. A
-     * bare "inf"/"nan" cannot happen here (checked by the callers). */
     strbuf_appends(sb, tmp);
+}
+
+/* Writes digits[0..nd) (first digit non-zero, no trailing zeros) with decimal exponent x as
+ * "%.{prec}g" would print them; returns the length. */
+static int format_g(char *tmp, bool neg, const char *digits, int nd, int x, int prec)
+{
+    int n = 0;
+    if (neg)
+        tmp[n++] = '-';
+    if (x < -4 || x >= prec) {
+        tmp[n++] = digits[0];
+        if (nd > 1) {
+            tmp[n++] = '.';
+            memcpy(tmp + n, digits + 1, (size_t)nd - 1);
+            n += nd - 1;
+        }
+        tmp[n++] = 'e';
+        tmp[n++] = x < 0 ? '-' : '+';
+        int ax = abs(x);
+        if (ax >= 100)
+            tmp[n++] = (char)('0' + ax / 100);
+        tmp[n++] = (char)('0' + ax / 10 % 10);
+        tmp[n++] = (char)('0' + ax % 10);
+    } else if (x < 0) {
+        tmp[n++] = '0';
+        tmp[n++] = '.';
+        for (int z = -1; z > x; z--)
+            tmp[n++] = '0';
+        memcpy(tmp + n, digits, (size_t)nd);
+        n += nd;
+    } else {
+        for (int i = 0; i <= x; i++)
+            tmp[n++] = i < nd ? digits[i] : '0';
+        if (nd > x + 1) {
+            tmp[n++] = '.';
+            memcpy(tmp + n, digits + x + 1, (size_t)(nd - x - 1));
+            n += nd - x - 1;
+        }
+    }
+    tmp[n] = '\0';
+    return n;
+}
+
+static int strip_zeros(const char *digits, int nd)
+{
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    return nd;
+}
+
+/* Shortest round-trip text of a normal double, without the digit-by-digit printf search.
+ * 1. Round |d| to 15 digits with one exact power of ten (no printf). At most one 15-digit
+ *    decimal lies within half an ulp of d, so if that text reads back as d it is the
+ *    correctly rounded one, and with its zeros stripped the shortest (every value that came
+ *    from a short decimal ends here).
+ * 2. Else take the 17 digits of "%.16e" (always exact enough to read back) and try the two
+ *    16-digit neighbours around them, nearer first.
+ * Returns false (nothing appended) for values outside the fast range. */
+static bool append_double_fast(struct strbuf *sb, double d)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    double a = fabs(d);
+    if (!(a >= DBL_MIN) || a >= 1e36 || a < 1e-7)
+        return false; /* keeps 14 - x within the exact powers below, after a correction */
+    char tmp[48], digits[24];
+    int n;
+    int x = (int)floor(log10(a));
+    int k = 14 - x;
+    if (k >= -22 && k <= 21) {
+        double scaled = k >= 0 ? a * pow10[k] : a / pow10[-k];
+        long long m = llround(scaled);
+        if (m < 100000000000000LL) { /* log10 came out one too high */
+            x--;
+            k++;
+            m = llround(k >= 0 ? a * pow10[k] : a / pow10[-k]);
+        }
+        if (m >= 1000000000000000LL) { /* one too low, or the rounding carried */
+            m = (m + 5) / 10;
+            x++;
+        }
+        if (m >= 100000000000000LL && m < 1000000000000000LL) {
+            for (int i = 14; i >= 0; i--) {
+                digits[i] = (char)('0' + m % 10);
+                m /= 10;
+            }
+            n = format_g(tmp, d < 0, digits, strip_zeros(digits, 15), x, 15);
+            if (strtod(tmp, NULL) == d) {
+                strbuf_append(sb, tmp, (size_t)n);
+                return true;
+            }
+        }
+    }
+    /* 17 significant digits: "d.dddddddddddddddde±XX". */
+    char e17[40];
+    snprintf(e17, sizeof(e17), "%.16e", a);
+    digits[0] = e17[0];
+    memcpy(digits + 1, e17 + 2, 16);
+    x = atoi(e17 + 19);
+    /* The two 16-digit candidates: truncated, and truncated + 1 unit (carry handled). */
+    char lo[17], hi[17];
+    memcpy(lo, digits, 16);
+    memcpy(hi, digits, 16);
+    int hx = x, i = 15;
+    while (i >= 0 && hi[i] == '9')
+        hi[i--] = '0';
+    if (i >= 0) {
+        hi[i]++;
+    } else { /* 9999999999999999 + 1: one more digit */
+        memmove(hi + 1, hi, 15);
+        hi[0] = '1';
+        hx++;
+    }
+    bool up_first = digits[16] >= '5';
+    for (int t = 0; t < 2; t++) {
+        bool up = (t == 0) == up_first;
+        n = format_g(tmp, d < 0, up ? hi : lo, strip_zeros(up ? hi : lo, 16), up ? hx : x, 16);
+        if (strtod(tmp, NULL) == d) {
+            strbuf_append(sb, tmp, (size_t)n);
+            return true;
+        }
+    }
+    n = format_g(tmp, d < 0, digits, strip_zeros(digits, 17), x, 17);
+    strbuf_append(sb, tmp, (size_t)n);
+    return true;
 }
 
 void strbuf_append_double(struct strbuf *sb, double d)
@@ -257,7 +388,10 @@ void strbuf_append_double(struct strbuf *sb, double d)
         strbuf_appends(sb, "null");
         return;
     }
-    append_shortest(sb, d, 17, 0);
+    if (append_double_fast(sb, d))
+        return;
+    /* Subnormals carry fewer digits: search from one digit up. */
+    append_shortest(sb, d, fabs(d) < DBL_MIN ? 1 : 15, 17, 0);
 }
 
 void strbuf_append_float(struct strbuf *sb, float f)
@@ -266,5 +400,5 @@ void strbuf_append_float(struct strbuf *sb, float f)
         strbuf_appends(sb, "null");
         return;
     }
-    append_shortest(sb, (double)f, 9, 1);
+    append_shortest(sb, (double)f, fabsf(f) < FLT_MIN ? 1 : 6, 9, 1);
 }

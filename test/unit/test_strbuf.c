@@ -6,6 +6,7 @@
 #include <CUnit/Basic.h>
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,83 @@ static void test_integers(void)
                            "0 18446744073709551615 0 -1 9223372036854775807 -9223372036854775808");
 }
 
+/* The fast path of strbuf_append_double/float (start at 15 / 6 digits) against a plain search
+ * from one digit up, over random bit patterns and over values read from short decimals. */
+static unsigned long long rng_state = 88172645463325252ULL;
+static unsigned long long rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void brute_shortest(char *out, size_t n, double d, int max, int is_float)
+{
+    for (int prec = 1; prec <= max; prec++) {
+        snprintf(out, n, "%.*g", prec, d);
+        if (is_float ? (strtof(out, NULL) == (float)d) : (strtod(out, NULL) == d))
+            return;
+    }
+}
+
+/* Significant digits of a %g-style number: mantissa digits without leading/trailing zeros. */
+static int sig_digits(const char *s)
+{
+    char m[40];
+    size_t k = 0;
+    for (; *s && *s != 'e' && *s != 'E' && k < sizeof(m) - 1; s++)
+        if (*s >= '0' && *s <= '9')
+            m[k++] = *s;
+    m[k] = '\0';
+    size_t a = 0, b = k;
+    while (a < b && m[a] == '0')
+        a++;
+    while (b > a && m[b - 1] == '0')
+        b--;
+    return (int)(b - a);
+}
+
+/* got is right when it reads back exactly and has no more significant digits than want. */
+static bool same_shortest(const char *got, const char *want, double d, int is_float)
+{
+    bool back = is_float ? strtof(got, NULL) == (float)d : strtod(got, NULL) == d;
+    return back && sig_digits(got) <= sig_digits(want);
+}
+
+static void test_shortest_vs_search(void)
+{
+    char want[40];
+    int bad = 0;
+    for (int i = 0; i < 200000; i++) {
+        double d;
+        float f;
+        if (i % 2) {
+            unsigned long long b = rng();
+            memcpy(&d, &b, 8);
+            unsigned b32 = (unsigned)b;
+            memcpy(&f, &b32, 4);
+        } else {
+            char dec[32];
+            snprintf(dec, sizeof(dec), "%llu.%llue%d", rng() % 100000, rng() % 1000,
+                     (int)(rng() % 40) - 20);
+            d = strtod(dec, NULL);
+            f = strtof(dec, NULL);
+        }
+        if (isfinite(d)) {
+            brute_shortest(want, sizeof(want), d, 17, 0);
+            if (!same_shortest(dbl(d), want, d, 0) && bad++ < 5)
+                fprintf(stderr, "\n  double %.17g: want %s, got %s\n", d, want, dbl(d));
+        }
+        if (isfinite(f)) {
+            brute_shortest(want, sizeof(want), (double)f, 9, 1);
+            if (!same_shortest(flt(f), want, (double)f, 1) && bad++ < 5)
+                fprintf(stderr, "\n  float %.9g: want %s, got %s\n", (double)f, want, flt(f));
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -279,6 +357,7 @@ int main(void)
     CU_add_test(s, "double", test_double);
     CU_add_test(s, "float", test_float);
     CU_add_test(s, "integers", test_integers);
+    CU_add_test(s, "shortest_vs_search", test_shortest_vs_search);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     int failed = (int)CU_get_number_of_failures();
