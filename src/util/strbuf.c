@@ -139,6 +139,19 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* True when none of the 8 bytes at p needs escaping: all ASCII, none below 0x20, no '"' and
+ * no '\\' (the usual "has a zero byte" bit trick, applied to three patterns at once). */
+static inline bool word_plain(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t ctrl = (w - ones * 0x20) & ~w & highs;
+    uint64_t q = w ^ (ones * 0x22), b = w ^ (ones * 0x5c);
+    uint64_t qz = (q - ones) & ~q & highs, bz = (b - ones) & ~b & highs;
+    return ((w & highs) | ctrl | qz | bz) == 0;
+}
+
 void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -149,6 +162,8 @@ void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
     while (i < n) {
         /* Copy the longest run that needs no escaping in one go. */
         size_t run = i;
+        while (run + 8 <= n && word_plain(p + run))
+            run += 8;
         while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
             run++;
         if (run > i) {
