@@ -154,6 +154,8 @@ static int tmap_put(struct decoder *d, const uint8_t *body, size_t len, struct e
     unsigned phl = d->fde.post_header_len[BINLOG_EV_TABLE_MAP];
     if (phl == 0)
         phl = 8;
+    if (phl != 6 && phl != 8)
+        return err_set(err, ERR_DECODE, "table map post-header length %u, expected 6 or 8", phl);
     if (len < phl)
         return err_set(err, ERR_DECODE, "table map of %zu bytes is too short", len);
     uint64_t id = table_map_read_id(body, phl);
@@ -240,6 +242,12 @@ static int maria_uncompress(struct decoder *d, const uint8_t *p, size_t len, str
     uint32_t ulen = 0;
     for (unsigned i = 0; i < n; i++)
         ulen = ulen << 8 | p[1 + i];
+    /* zlib expands at most about 1032:1: a larger stated length is corrupt, and must not make
+     * us allocate it. */
+    if ((uint64_t)ulen > (uint64_t)(len - 1 - n) * 1032 + 64)
+        return err_set(err, ERR_DECODE,
+                       "compressed event: stated length %u is impossible for %zu compressed bytes",
+                       ulen, len - 1 - n);
     strbuf_reset(&d->unz);
     strbuf_reserve(&d->unz, ulen);
     uLongf out_len = ulen;

@@ -105,6 +105,11 @@ static int maria_column_uncompress(const uint8_t *v, size_t n, struct strbuf *tm
     uint32_t olen = 0;
     for (unsigned i = 0; i < lenlen; i++)
         olen = olen << 8 | v[1 + i];
+    /* zlib expands at most about 1032:1: refuse (and do not allocate) an impossible length. */
+    if ((uint64_t)olen > (uint64_t)(n - 1 - lenlen) * 1032 + 64)
+        return err_set(err, ERR_DECODE,
+                       "compressed column: stated length %u is impossible for %zu bytes", olen,
+                       n - 1 - lenlen);
     strbuf_reserve(tmp, olen);
     z_stream zs;
     memset(&zs, 0, sizeof(zs));

@@ -242,6 +242,8 @@ int temporal_datetime2(const uint8_t *p, size_t avail, int fsp, struct strbuf *o
     /* The fraction is stored signed (only negative datetimes, which MySQL never writes,
      * would use that); rebuild the packed value as my_datetime_packed_from_binary does. */
     int64_t intpart = (int64_t)read_be(p, 5) - ((int64_t)1 << 39);
+    if (intpart == -((int64_t)1 << 39))
+        return err_set(err, ERR_DECODE, "datetime2: stored value 0 is out of range");
     int64_t frac = 0;
     switch (n - 5) {
     case 1:

@@ -152,65 +152,73 @@ static inline bool word_plain(const unsigned char *p)
     return ((w & highs) | ctrl | qz | bz) == 0;
 }
 
+/* Escape text for the bytes below 0x20 and '"', '\\' (0 = copy as is). */
+static const char *const json_escape[128] = {
+    ['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n", ['\r'] = "\\r",
+    ['\t'] = "\\t", ['\b'] = "\\b",  ['\f'] = "\\f",
+};
+
+/* 1 for the bytes copied as they are: printable ASCII but '"' and '\\'. */
+static const uint8_t json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    strbuf_reserve(sb, n + 2);
-    strbuf_appendc(sb, '"');
     size_t i = 0;
+    strbuf_appendc(sb, '"');
     while (i < n) {
-        /* Copy the longest run that needs no escaping in one go. */
-        size_t run = i;
-        while (run + 8 <= n && word_plain(p + run))
-            run += 8;
-        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
-            run++;
-        if (run > i) {
-            strbuf_append(sb, p + i, run - i);
-            i = run;
-            continue;
-        }
-        unsigned char c = p[i];
-        if (c >= 0x80) {
-            size_t l = utf8_seq_len(p + i, n - i);
-            if (l == 0) {
-                strbuf_append(sb, "\xef\xbf\xbd", 3);
+        /* Work in chunks so that the worst case (6 output bytes per input byte) can be
+         * reserved up front and written through a plain pointer. */
+        size_t chunk = n - i < 4096 ? n - i : 4096;
+        size_t end = i + chunk;
+        strbuf_reserve(sb, chunk * 6 + 4);
+        char *o = sb->buf + sb->len;
+        while (i < end) {
+            while (i + 8 <= end && word_plain(p + i)) {
+                memcpy(o, p + i, 8);
+                o += 8;
+                i += 8;
+            }
+            while (i < end && json_plain[p[i]])
+                *o++ = (char)p[i++];
+            if (i >= end)
+                break;
+            unsigned char c = p[i];
+            if (c >= 0x80) {
+                size_t l = utf8_seq_len(p + i, n - i);
+                if (l == 0) {
+                    memcpy(o, "\xef\xbf\xbd", 3);
+                    o += 3;
+                    i++;
+                } else {
+                    /* A sequence may run past the chunk end: the reserve has room for it. */
+                    memcpy(o, p + i, l);
+                    o += l;
+                    i += l;
+                }
+            } else if (json_escape[c]) {
+                *o++ = json_escape[c][0];
+                *o++ = json_escape[c][1];
                 i++;
             } else {
-                strbuf_append(sb, p + i, l);
-                i += l;
+                memcpy(o, "\\u00", 4);
+                o[4] = hex[c >> 4];
+                o[5] = hex[c & 15];
+                o += 6;
+                i++;
             }
-            continue;
         }
-        switch (c) {
-        case '"':
-            strbuf_append(sb, "\\\"", 2);
-            break;
-        case '\\':
-            strbuf_append(sb, "\\\\", 2);
-            break;
-        case '\n':
-            strbuf_append(sb, "\\n", 2);
-            break;
-        case '\r':
-            strbuf_append(sb, "\\r", 2);
-            break;
-        case '\t':
-            strbuf_append(sb, "\\t", 2);
-            break;
-        case '\b':
-            strbuf_append(sb, "\\b", 2);
-            break;
-        case '\f':
-            strbuf_append(sb, "\\f", 2);
-            break;
-        default: {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            strbuf_append(sb, e, 6);
-        }
-        }
-        i++;
+        sb->len = (size_t)(o - sb->buf);
     }
     strbuf_appendc(sb, '"');
 }
@@ -319,6 +327,115 @@ static int strip_zeros(const char *digits, int nd)
     return nd;
 }
 
+__extension__ typedef unsigned __int128 u128;
+
+static const uint64_t pow10_u64[] = {1ULL,
+                                     10ULL,
+                                     100ULL,
+                                     1000ULL,
+                                     10000ULL,
+                                     100000ULL,
+                                     1000000ULL,
+                                     10000000ULL,
+                                     100000000ULL,
+                                     1000000000ULL,
+                                     10000000000ULL,
+                                     100000000000ULL,
+                                     1000000000000ULL,
+                                     10000000000000ULL,
+                                     100000000000000ULL,
+                                     1000000000000000ULL,
+                                     10000000000000000ULL,
+                                     100000000000000000ULL,
+                                     1000000000000000000ULL,
+                                     10000000000000000000ULL};
+
+static u128 pow10_u128(int j)
+{
+    return j <= 19 ? (u128)pow10_u64[j] : (u128)pow10_u64[19] * pow10_u64[j - 19];
+}
+
+/* Exact shortest digits for a normal double with 1e-5 <= |d| < 1e17 and a negative binary
+ * exponent, in 128-bit integers: no printf, no strtod.
+ *
+ * |d| = m * 2^-s. V = |d| * 10^j (j = 16 - x, x the decimal exponent) lies in [1e16, 1e17).
+ * Every double in the rounding interval of d reads back as d: that interval is V +- half an ulp,
+ * which scaled by 2^(s+2) is 4N +- 2*10^j with N = m * 10^j (the lower half is 10^j when m is
+ * a power of two: the gap below is half as wide), endpoints included when m is even (ties go
+ * to even). The answer is the integer multiple of the coarsest power of ten 10^(17-k) found in
+ * that interval, nearest to V: k significant digits. */
+static bool append_double_exact(struct strbuf *sb, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    int bexp = (int)(bits >> 52 & 0x7ff);
+    if (bexp == 0 || bexp == 0x7ff)
+        return false;
+    uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
+    int s = 1075 - bexp; /* |d| = m * 2^-s */
+    double a = fabs(d);
+    if (s <= 0 || s > 124 || a < 1e-5 || a >= 1e17)
+        return false;
+    int x = (int)floor(log10(a));
+    u128 n = 0;
+    uint64_t vint = 0;
+    int j = 0;
+    for (int tries = 0; tries < 3; tries++) {
+        j = 16 - x;
+        if (j < 0 || j > 21)
+            return false;
+        n = (u128)m * pow10_u128(j);
+        vint = (uint64_t)(n >> s);
+        if (vint < pow10_u64[16])
+            x--;
+        else if (vint >= pow10_u64[17])
+            x++;
+        else
+            break;
+    }
+    if (vint < pow10_u64[16] || vint >= pow10_u64[17])
+        return false;
+    u128 p10j = pow10_u128(j);
+    u128 v4 = n << 2;
+    u128 hu = p10j << 1;
+    u128 hl = (m == (1ULL << 52) && bexp > 1) ? p10j : hu;
+    u128 lo4 = v4 - hl, hi4 = v4 + hu, mask = ((u128)1 << (s + 2)) - 1;
+    bool inclusive = (m & 1) == 0;
+    uint64_t lo_i = (uint64_t)(lo4 >> (s + 2)), hi_i = (uint64_t)(hi4 >> (s + 2));
+    bool lo_exact = (lo4 & mask) == 0, hi_exact = (hi4 & mask) == 0;
+    uint64_t cmin = (inclusive && lo_exact) ? lo_i : lo_i + 1;
+    uint64_t cmax = (!inclusive && hi_exact) ? hi_i - 1 : hi_i;
+    for (int k = 1; k <= 17; k++) {
+        uint64_t g = pow10_u64[17 - k];
+        uint64_t c = (cmin + g - 1) / g * g;
+        if (c > cmax)
+            continue;
+        uint64_t q = vint / g, r = vint % g;
+        uint64_t near = (q + (r >= g - r)) * g; /* V rounded to this grid */
+        if (near >= cmin && near <= cmax)
+            c = near;
+        char digits[20];
+        int nd, xx = x;
+        if (c == pow10_u64[17]) {
+            digits[0] = '1';
+            nd = 1;
+            xx = x + 1;
+        } else {
+            uint64_t v = c / g;
+            for (int i = k - 1; i >= 0; i--) {
+                digits[i] = (char)('0' + v % 10);
+                v /= 10;
+            }
+            nd = strip_zeros(digits, k);
+        }
+        char tmp[48];
+        int len = format_g(tmp, d < 0, digits, nd, xx, k <= 15 ? 15 : k);
+        strbuf_append(sb, tmp, (size_t)len);
+        return true;
+    }
+    return false;
+}
+
 /* Shortest round-trip text of a normal double, without the digit-by-digit printf search.
  * 1. Round |d| to 15 digits with one exact power of ten (no printf). At most one 15-digit
  *    decimal lies within half an ulp of d, so if that text reads back as d it is the
@@ -403,7 +520,7 @@ void strbuf_append_double(struct strbuf *sb, double d)
         strbuf_appends(sb, "null");
         return;
     }
-    if (append_double_fast(sb, d))
+    if (append_double_exact(sb, d) || append_double_fast(sb, d))
         return;
     /* Subnormals carry fewer digits: search from one digit up. */
     append_shortest(sb, d, fabs(d) < DBL_MIN ? 1 : 15, 17, 0);
