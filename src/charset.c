@@ -250,6 +250,12 @@ static size_t put_utf8(char *o, unsigned cp)
 static void append_latin1(struct strbuf *out, const uint8_t *s, size_t n)
 {
     size_t i = 0;
+    for (; i + 8 <= n; i += 8) { /* eight bytes at a time while they are all ASCII */
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & 0x8080808080808080ULL)
+            break;
+    }
     while (i < n && s[i] < 0x80)
         i++;
     if (i == n) { /* pure ASCII, the common case: no conversion needed */

@@ -370,9 +370,8 @@ parse_optional(struct table_map *tm, const uint8_t *p, const uint8_t *end, struc
     return 0;
 }
 
-struct table_map *
-table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len,
-                                  bool mariadb, struct err *err)
+struct table_map *table_map_parse(
+    const uint8_t *body, size_t len, unsigned post_header_len, bool mariadb, struct err *err)
 {
     const uint8_t *p = body, *end = body + len;
     struct table_map *tm = xcalloc(1, sizeof(*tm));
@@ -442,8 +441,8 @@ table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len,
 
     size_t nb = (tm->ncols + 7) / 8;
     if ((size_t)(end - p) < nb) {
-        err_set(err, ERR_DECODE, "table map of `%s`.`%s`: NULL bitmap runs past the event",
-                tm->db, tm->table);
+        err_set(err, ERR_DECODE, "table map of `%s`.`%s`: NULL bitmap runs past the event", tm->db,
+                tm->table);
         goto fail;
     } else {
         for (uint32_t i = 0; i < tm->ncols; i++)

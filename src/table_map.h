@@ -65,9 +65,8 @@ struct table_map {
  * mariadb: the event comes from a MariaDB server, whose charset metadata also lists
  * GEOMETRY columns (MySQL's lists only CHAR/VARCHAR/BLOB/TEXT).
  * Returns a new map (caller frees with table_map_free) or NULL with err filled. */
-struct table_map *
-table_map_parse(const uint8_t *body, size_t len, unsigned post_header_len, bool mariadb,
-                struct err *err);
+struct table_map *table_map_parse(
+    const uint8_t *body, size_t len, unsigned post_header_len, bool mariadb, struct err *err);
 void table_map_free(struct table_map *tm);
 
 /* Table id from a TABLE_MAP or ROWS post-header. */

@@ -26,6 +26,7 @@
  * Any thread; no state.
  */
 #include <inttypes.h>
+#include <string.h>
 
 #include "temporal.h"
 
@@ -71,6 +72,22 @@ static uint64_t read_le(const uint8_t *p, int n)
  * cost of printf: temporal columns are on the hot path of every row). */
 static void put_num(struct strbuf *out, uint64_t v, int width)
 {
+    static const char pairs[201] = "0001020304050607080910111213141516171819"
+                                   "2021222324252627282930313233343536373839"
+                                   "4041424344454647484950515253545556575859"
+                                   "6061626364656667686970717273747576777879"
+                                   "8081828384858687888990919293949596979899";
+    if (width == 2 && v < 100) { /* months, days, hours, minutes, seconds */
+        strbuf_append(out, pairs + 2 * v, 2);
+        return;
+    }
+    if (width == 4 && v < 10000) { /* years */
+        char y[4];
+        memcpy(y, pairs + 2 * (v / 100), 2);
+        memcpy(y + 2, pairs + 2 * (v % 100), 2);
+        strbuf_append(out, y, 4);
+        return;
+    }
     char tmp[24];
     int i = sizeof(tmp);
     do {
