@@ -5,6 +5,7 @@
 #   2. make && make test                                   (normal build)
 #   3. make SANITIZER=address && make test SANITIZER=address  (ASan+UBSan build, same tests)
 #   4. make fuzz FUZZ_SECONDS=$FUZZ_SECONDS (default 30) when test/fuzz/run.sh exists
+#   5. make style-check (clang-format 14)
 # The last line sums both test runs and the fuzz run: "N passed, N failed" (", N skipped" when
 # any were skipped); the exit status is 1 when anything failed, a build included.
 # Environment: FUZZ_SECONDS (0 skips the fuzz run), TESTS (passed on to test/run.sh), JOBS
@@ -103,6 +104,16 @@ if [ -f test/fuzz/run.sh ] && [ "$FUZZ_SECONDS" -gt 0 ]; then
         PASSED=$((PASSED + 1))
     else
         fail_step "make fuzz: $(grep -E '^(not )?ok' "$LOGDIR/fuzz.log" | tail -n 1)"
+    fi
+fi
+
+# 5. house style: clang-format 14 over every tracked C file
+if command -v clang-format >/dev/null 2>&1; then
+    step "make style-check"
+    if run_logged style make style-check; then
+        PASSED=$((PASSED + 1))
+    else
+        fail_step "make style-check (run make style, then commit)"
     fi
 fi
 
