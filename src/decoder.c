@@ -710,18 +710,27 @@ do_xid(struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t l
 static int do_xa_prepare(
     struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len, struct err *err)
 {
+    /* one_phase (1), formatID (4), gtrid length (4), bqual length (4), gtrid, bqual */
     if (len < 13)
         return err_set(err, ERR_DECODE, "xa prepare event of %zu bytes is too short", len);
-    uint32_t gl = le32(body + 5), bl = le32(body + 9);
+    uint32_t fmt = le32(body + 1), gl = le32(body + 5), bl = le32(body + 9);
     if (gl > 64 || bl > 64 || 13 + (size_t)gl + bl > len)
         return err_set(err, ERR_DECODE, "xa prepare event: xid of %u+%u bytes is invalid", gl, bl);
     int r = 0;
     if (d->o.all_events) {
+        /* The statement as the server writes it: XA PREPARE X'gtrid',X'bqual',formatID */
+        struct strbuf sql = {0};
+        strbuf_appends(&sql, body[0] ? "XA COMMIT X'" : "XA PREPARE X'");
+        strbuf_append_hex(&sql, body + 13, gl);
+        strbuf_appends(&sql, "',X'");
+        strbuf_append_hex(&sql, body + 13 + gl, bl);
+        strbuf_printf(&sql, "',%u%s", fmt, body[0] ? " ONE PHASE" : "");
         struct change c;
         change_init(d, &c, CHANGE_COMMIT, ev);
-        c.sql = body[0] ? "XA COMMIT ONE PHASE" : "XA PREPARE";
-        c.sql_len = (uint32_t)strlen(c.sql);
+        c.sql = sql.buf;
+        c.sql_len = (uint32_t)sql.len;
         r = emit(d, &c);
+        strbuf_free(&sql);
     }
     end_txn(d);
     return r;
