@@ -929,7 +929,9 @@ static int process(struct decoder *d,
         return 0;
     }
 
-    if (!inner && d->have_fde && d->fde.checksum_alg == BINLOG_CHECKSUM_CRC32) {
+    bool has_crc =
+        d->have_fde ? d->fde.checksum_alg == BINLOG_CHECKSUM_CRC32 : d->o.checksum_before_fde;
+    if (!inner && has_crc) {
         if (blen < BINLOG_CHECKSUM_LEN)
             return err_set(err, ERR_BINLOG_TRUNCATED, "%s at offset %llu: no room for its checksum",
                            type_label(h.type, tbuf, sizeof(tbuf)), (unsigned long long)offset);

@@ -27,10 +27,13 @@ typedef int (*decoder_emit_fn)(const struct change *c, void *opaque);
 typedef void (*decoder_warn_fn)(const char *msg, void *opaque);
 
 struct decoder_opts {
-    bool all_events;      /* emit BEGIN/COMMIT/DDL/GTID too */
-    bool verify_checksum; /* default true via decoder_opts_init */
-    bool follow_rotate;   /* a ROTATE renames the current file (replication streams); a file
-                             reader sets false: positions are offsets in the file it reads */
+    bool all_events;          /* emit BEGIN/COMMIT/DDL/GTID too */
+    bool verify_checksum;     /* default true via decoder_opts_init */
+    bool follow_rotate;       /* a ROTATE renames the current file (replication streams); a file
+                                 reader sets false: positions are offsets in the file it reads */
+    bool checksum_before_fde; /* events before the first FORMAT_DESCRIPTION end with a CRC32:
+                                 a replication stream's fake ROTATE, when the connection set
+                                 @master_binlog_checksum to CRC32 (files: false) */
     decoder_emit_fn emit;
     decoder_warn_fn warn; /* may be NULL */
     void *opaque;         /* passed to emit and warn */

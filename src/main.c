@@ -183,10 +183,9 @@ static int cmd_decode(int argc, char **argv)
         out.first_file = i == first;
         out.last_file = i == argc - 1;
         decoder_set_file(d, binlog_file_name(f));
-        if (out.first_file && out.start > BINLOG_MAGIC_LEN) {
-            /* Read from the start anyway so the format description and table maps before
-             * the start position are known; emit_line drops what lies before it. */
-        }
+        /* A start position does not seek: the file is read from its first event so that the
+         * format description, table maps and GTID before the start are known; emit_line
+         * drops what lies before it. */
         const uint8_t *ev;
         size_t len;
         uint64_t off;
