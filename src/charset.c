@@ -197,12 +197,32 @@ static enum cs_id range_lookup(unsigned id)
     return CS_NONE;
 }
 
-static enum cs_id cs_of(unsigned id)
+static enum cs_id cs_of_slow(unsigned id)
 {
     /* MariaDB NO PAD collations: 1024 + the PAD collation's id (binary 63 has none). */
     if (id > 1024 && id < 1280 && id != 1024 + 63)
         id -= 1024;
     return range_lookup(id);
+}
+
+/* Every value of a text column asks for its charset: ids below 4096 (all that MySQL and
+ * MariaDB number) are looked up once into this table. */
+#define CS_TABLE_IDS 4096
+static uint8_t cs_table[CS_TABLE_IDS];
+static pthread_once_t cs_table_once = PTHREAD_ONCE_INIT;
+
+static void cs_table_fill(void)
+{
+    for (unsigned id = 0; id < CS_TABLE_IDS; id++)
+        cs_table[id] = (uint8_t)cs_of_slow(id);
+}
+
+static enum cs_id cs_of(unsigned id)
+{
+    if (id >= CS_TABLE_IDS)
+        return cs_of_slow(id);
+    pthread_once(&cs_table_once, cs_table_fill);
+    return (enum cs_id)cs_table[id];
 }
 
 const char *charset_name(unsigned collation_id)
