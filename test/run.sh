@@ -17,6 +17,8 @@
 #   TESTS         only run tests whose name (unit/test_x, fixtures/10-x, integration/10-x)
 #                 contains one of these space- or comma-separated shell patterns
 #   TEST_TIMEOUT  seconds per script (default 900); UNIT_TIMEOUT per unit binary (default 300)
+#   VALGRIND=1    run unit binaries and every sluice the scripts start under valgrind memcheck
+#                 (an error or a definite leak fails the test); timeouts are multiplied by 10
 #
 # Servers that integration scripts start are recorded in $SLUICE_TEST_PIDFILE; any still alive
 # when a script has ended (its cleanup did not run, e.g. after a SIGKILL) are killed here.
@@ -30,12 +32,26 @@ UNIT_DIR=${UNIT_DIR:-$ROOT/build/default/test}
 TESTS=${TESTS:-}
 TEST_TIMEOUT=${TEST_TIMEOUT:-900}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
+VALGRIND=${VALGRIND:-}
 export SLUICE UNIT_DIR
 
 RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/sluice-run.XXXXXX")
 SLUICE_TEST_PIDFILE=$RUN_TMP/pids
 : >"$SLUICE_TEST_PIDFILE"
 export SLUICE_TEST_PIDFILE
+
+# VALGRIND=1: memcheck around the unit binaries, and a wrapper that the scripts run as $SLUICE.
+VG=""
+if [ -n "$VALGRIND" ] && [ "$VALGRIND" != 0 ]; then
+    command -v valgrind >/dev/null 2>&1 || { echo "run.sh: VALGRIND=1 but valgrind is not installed" >&2; exit 2; }
+    VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+    printf '#!/bin/sh\nexec %s %s "$@"\n' "$VG" "$SLUICE" >"$RUN_TMP/sluice-vg"
+    chmod +x "$RUN_TMP/sluice-vg"
+    SLUICE=$RUN_TMP/sluice-vg
+    export SLUICE
+    TEST_TIMEOUT=$((TEST_TIMEOUT * 10))
+    UNIT_TIMEOUT=$((UNIT_TIMEOUT * 10))
+fi
 
 PASSED=0
 FAILED=0
@@ -90,7 +106,7 @@ run_unit() {
     out=$RUN_TMP/out
     echo "# $name"
     t0=$(now)
-    timeout -k 10 "$UNIT_TIMEOUT" "$bin" >"$out" 2>&1 </dev/null
+    timeout -k 10 "$UNIT_TIMEOUT" $VG "$bin" >"$out" 2>&1 </dev/null
     rc=$?
     sed 's/^/    /' "$out"
     # "tests  Total Ran Passed Failed Inactive" after the "Run Summary:" header.
