@@ -21,6 +21,10 @@
     X(ERR_BINLOG_CHECKSUM, -202, "event checksum mismatch")                                        \
     X(ERR_BINLOG_LENGTH, -203, "bad event length")                                                 \
     X(ERR_BINLOG_ENCRYPTED, -204, "encrypted binlog")                                              \
+    X(ERR_BINLOG_CONNECT, -210, "could not connect to the server")                                 \
+    X(ERR_BINLOG_SERVER_SETUP, -211, "server not set up for row-based replication")                \
+    X(ERR_BINLOG_PURGED, -212, "binlog position no longer on the server")                          \
+    X(ERR_BINLOG_STREAM, -213, "replication stream error")                                         \
     X(ERR_DECODE, -300, "malformed event")                                                         \
     X(ERR_DECODE_UNSUPPORTED, -301, "unsupported event content")                                   \
     X(ERR_DECODE_NO_TABLE_MAP, -302, "rows event without its table map")                           \

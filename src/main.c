@@ -2,22 +2,36 @@
  * main.c — the sluice command line.
  *
  *   sluice decode [--events rows|all] [--start-position N] [--stop-position N] [--stats] FILE...
+ *   sluice dump --host H [--port P] --user U [--password-env VAR | --password-file F]
+ *               [--server-id N] [--start FILE:POS | --gtid D-S-N,...] [--non-blocking]
+ *               [--heartbeat-ms N] [--events rows|all] [--stats]
  *   sluice version | help
  *
  * `decode` streams binlog/relay-log files through the decoder and prints one JSON object per
  * line (the `json` format). Exit status: 0 success, 1 a file could not be read or decoded (the
  * message names file and offset; everything before it was printed), 2 bad usage.
+ *
+ * `dump` does the same with a server's binlog, read over a replica connection (binlog_conn).
+ * Exit status: 0 at the end of a non-blocking dump or after SIGINT/SIGTERM (output flushed),
+ * 1 a connection, server or decode error (the message names host:port and the binlog
+ * position), 2 bad usage. The signal handler only sets a flag and shuts the socket down, so a
+ * fetch blocked in read() returns at once; the loop then sees the flag.
  */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "binlog_conn.h"
 #include "binlog_event.h"
 #include "binlog_file.h"
 #include "change_json.h"
 #include "decoder.h"
 #include "strbuf.h"
+#include "xmalloc.h"
 
 #define SLUICE_VERSION "0.1.0"
 
@@ -25,13 +39,22 @@ static void usage(FILE *out)
 {
     fputs("usage: sluice decode [--events rows|all] [--start-position N] [--stop-position N]\n"
           "                     [--stats] FILE...\n"
+          "       sluice dump --host H [--port P] --user U [--password-env VAR |\n"
+          "                   --password-file F] [--server-id N] [--start FILE:POS |\n"
+          "                   --gtid D-S-N,...] [--non-blocking] [--heartbeat-ms N]\n"
+          "                   [--events rows|all] [--stats]\n"
           "       sluice version\n"
           "       sluice help\n"
           "\n"
           "decode  print every row change in the binlog/relay-log FILEs as one JSON object per\n"
           "        line; --events all adds begin/commit/ddl/gtid lines; positions are byte\n"
           "        offsets of events in the (first/last) file; --stats prints event counts\n"
-          "        to stderr at the end\n",
+          "        to stderr at the end\n"
+          "dump    connect to a server as a replica and print its binlog the same way, from\n"
+          "        the first binlog it has (or --start / --gtid: after that transaction);\n"
+          "        --non-blocking stops when caught up, else it follows the binlog until\n"
+          "        SIGINT/SIGTERM; the password is read from $SLUICE_PASSWORD unless\n"
+          "        --password-env or --password-file names another place\n",
           out);
 }
 
@@ -227,6 +250,330 @@ static int cmd_decode(int argc, char **argv)
     return rc;
 }
 
+/* ---- sluice dump ------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t dump_stop;
+static volatile sig_atomic_t dump_fd = -1;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    dump_stop = 1;
+    /* Wakes a fetch blocked in read(); shutdown(2) is async-signal-safe. */
+    if (dump_fd >= 0)
+        shutdown(dump_fd, SHUT_RDWR);
+}
+
+static void dump_warn(const char *msg, void *opaque)
+{
+    (void)opaque;
+    fflush(stdout);
+    fprintf(stderr, "sluice dump: warning: %s\n", msg);
+}
+
+/* Reads the password from file: its first line, without the line end. Returns a string the
+ * caller frees, or NULL with errno set. */
+static char *read_password_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        errno = EIO;
+        return NULL;
+    }
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    char *pw = xstrdup(buf);
+    memset(buf, 0, sizeof(buf));
+    return pw;
+}
+
+/* D-S-N[,D-S-N...]: digits and dashes, three numbers per GTID. */
+static bool valid_gtid_list(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (;;) {
+        for (int k = 0; k < 3; k++) {
+            if (*s < '0' || *s > '9')
+                return false;
+            while (*s >= '0' && *s <= '9')
+                s++;
+            if (k < 2 && *s++ != '-')
+                return false;
+        }
+        if (*s == '\0')
+            return true;
+        if (*s++ != ',')
+            return false;
+    }
+}
+
+/* Is a byte waiting on the socket? (When not, the stream has caught up: flush the output.) */
+static bool socket_readable(int fd)
+{
+    if (fd < 0)
+        return false;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+/* "sluice dump: HOST:PORT at FILE:POS: MSG" (before the first ROTATE of a GTID start, the
+ * file is not known yet: "after GTID ..."). */
+static void
+dump_error(const char *where, const char *file, uint64_t pos, const char *gtid, const char *msg)
+{
+    if (*file == '\0' && gtid != NULL)
+        fprintf(stderr, "sluice dump: %s after GTID %s: %s\n", where, gtid, msg);
+    else
+        fprintf(stderr, "sluice dump: %s at %s:%llu: %s\n", where, file, (unsigned long long)pos,
+                msg);
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+    struct binlog_conn_opts co;
+    binlog_conn_opts_init(&co);
+    co.heartbeat_ms = 30000;
+    struct decoder_opts opts;
+    decoder_opts_init(&opts);
+    opts.follow_rotate = true;
+    const char *pw_env = NULL, *pw_file = NULL, *start = NULL;
+    bool stats = false;
+    char *start_file = NULL;
+    uint64_t v;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--non-blocking") == 0) {
+            co.non_blocking = true;
+            continue;
+        }
+        if (strcmp(a, "--stats") == 0) {
+            stats = true;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            free(start_file);
+            return 0;
+        }
+        static const char *const with_value[] = {
+            "--host",      "--port",  "--user", "--password-env", "--password-file",
+            "--server-id", "--start", "--gtid", "--heartbeat-ms", "--events",
+        };
+        bool known = false;
+        for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+            known = known || strcmp(a, with_value[k]) == 0;
+        if (!known) {
+            fprintf(stderr, "sluice dump: unknown %s \"%s\" (see sluice help)\n",
+                    a[0] == '-' ? "option" : "argument", a);
+            free(start_file);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "sluice dump: option %s needs a value\n", a);
+            free(start_file);
+            return 2;
+        }
+        const char *val = argv[++i];
+        const char *bad = NULL;
+        if (strcmp(a, "--host") == 0) {
+            co.host = val;
+        } else if (strcmp(a, "--user") == 0) {
+            co.user = val;
+        } else if (strcmp(a, "--password-env") == 0) {
+            pw_env = val;
+        } else if (strcmp(a, "--password-file") == 0) {
+            pw_file = val;
+        } else if (strcmp(a, "--port") == 0) {
+            if (parse_u64(val, &v) || v == 0 || v > 65535)
+                bad = "expected a TCP port (1-65535)";
+            else
+                co.port = (unsigned)v;
+        } else if (strcmp(a, "--server-id") == 0) {
+            if (parse_u64(val, &v) || v == 0 || v > UINT32_MAX)
+                bad = "expected a server id (1-4294967295)";
+            else
+                co.server_id = (uint32_t)v;
+        } else if (strcmp(a, "--heartbeat-ms") == 0) {
+            if (parse_u64(val, &v) || v > 3600000)
+                bad = "expected milliseconds (0-3600000, 0 = no heartbeats)";
+            else
+                co.heartbeat_ms = (unsigned)v;
+        } else if (strcmp(a, "--start") == 0) {
+            const char *colon = strrchr(val, ':');
+            if (colon == NULL || colon == val || parse_u64(colon + 1, &v) || v < 4) {
+                bad = "expected FILE:POS (a binlog file name and an event offset >= 4)";
+            } else {
+                free(start_file);
+                start_file = xstrndup(val, (size_t)(colon - val));
+                co.start_pos = v;
+                start = val;
+            }
+        } else if (strcmp(a, "--gtid") == 0) {
+            if (!valid_gtid_list(val))
+                bad = "expected a MariaDB GTID list (D-S-N[,D-S-N...])";
+            else
+                co.gtid = val;
+        } else if (strcmp(a, "--events") == 0) {
+            if (strcmp(val, "rows") == 0)
+                opts.all_events = false;
+            else if (strcmp(val, "all") == 0)
+                opts.all_events = true;
+            else
+                bad = "expected rows or all";
+        }
+        if (bad) {
+            fprintf(stderr, "sluice dump: %s \"%s\": %s\n", a, val, bad);
+            free(start_file);
+            return 2;
+        }
+    }
+    const char *missing = co.host == NULL ? "--host" : co.user == NULL ? "--user" : NULL;
+    if (missing || (start && co.gtid) || (pw_env && pw_file)) {
+        if (missing)
+            fprintf(stderr, "sluice dump: %s is required\n", missing);
+        else if (start)
+            fprintf(stderr, "sluice dump: give --start or --gtid, not both\n");
+        else
+            fprintf(stderr, "sluice dump: give --password-env or --password-file, not both\n");
+        usage(stderr);
+        free(start_file);
+        return 2;
+    }
+    co.start_file = start_file;
+
+    char *password = NULL;
+    if (pw_file) {
+        password = read_password_file(pw_file);
+        if (password == NULL) {
+            fprintf(stderr, "sluice dump: could not read the password file \"%s\": %s\n", pw_file,
+                    strerror(errno));
+            free(start_file);
+            return 1;
+        }
+    } else {
+        const char *e = getenv(pw_env ? pw_env : "SLUICE_PASSWORD");
+        if (e == NULL && pw_env) {
+            fprintf(stderr, "sluice dump: --password-env: environment variable %s is not set\n",
+                    pw_env);
+            free(start_file);
+            return 2;
+        }
+        if (e)
+            password = xstrdup(e);
+    }
+    co.password = password;
+    co.warn = dump_warn;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal; /* no SA_RESTART: a blocked read returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    char where[300];
+    snprintf(where, sizeof(where), "%s:%u", co.host, co.port ? co.port : 3306);
+    struct err err = {0};
+    int rc = 0;
+    struct binlog_conn *conn = binlog_conn_open(&co, &err);
+    if (password) {
+        memset(password, 0, strlen(password));
+        free(password);
+    }
+    free(start_file);
+    co.start_file = NULL;
+    if (conn == NULL) {
+        if (dump_stop)
+            return 0;
+        fprintf(stderr, "sluice dump: %s: %s\n", where, err.msg);
+        return 1;
+    }
+    dump_fd = binlog_conn_fd(conn);
+    if (dump_stop) /* the signal came before dump_fd was set */
+        shutdown(binlog_conn_fd(conn), SHUT_RDWR);
+
+    static char obuf[1 << 16];
+    setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+    struct decode_out out = {.start = 0, .stop = UINT64_MAX};
+    opts.checksum_before_fde = binlog_conn_has_checksum(conn);
+    opts.emit = emit_line;
+    opts.warn = dump_warn;
+    opts.opaque = &out;
+    struct decoder *d = decoder_new(&opts);
+    /* The binlog position of the next event. Events carry their end offset in log_pos; MariaDB
+     * 11.4 writes 0 there inside transactions, and the fake ROTATE and a FORMAT_DESCRIPTION
+     * sent for a start past 4 have 0 too: those are placed at the running position. */
+    char *file = xstrdup(binlog_conn_start_file(conn));
+    uint64_t pos = binlog_conn_start_pos(conn);
+    bool seen_fde = false;
+    decoder_set_file(d, file);
+    const uint8_t *ev;
+    size_t len;
+    int r;
+    while (!dump_stop && (r = binlog_conn_next(conn, &ev, &len, &err)) == 1) {
+        uint32_t log_pos = le32(ev + 13);
+        uint16_t flags = le16(ev + 17);
+        unsigned type = ev[4];
+        uint64_t off = log_pos != 0 && log_pos >= len ? log_pos - len : pos;
+        r = decoder_feed(d, ev, len, off, &err);
+        if (r) {
+            if (r == ERR_IO)
+                fprintf(stderr, "sluice dump: could not write the output: %s\n", strerror(errno));
+            else
+                dump_error(where, file, off, co.gtid, err.msg);
+            rc = 1;
+            break;
+        }
+        if (type == BINLOG_EV_ROTATE && len >= BINLOG_HEADER_LEN + 8) {
+            bool crc = seen_fde ? decoder_has_checksum(d) : opts.checksum_before_fde;
+            size_t nlen = len - BINLOG_HEADER_LEN - 8 - (crc ? 4 : 0);
+            if (nlen <= len) {
+                free(file);
+                file = xstrndup((const char *)ev + BINLOG_HEADER_LEN + 8, nlen);
+            }
+            pos = le64(ev + BINLOG_HEADER_LEN);
+        } else if (type == BINLOG_EV_FORMAT_DESCRIPTION) {
+            seen_fde = true;
+            if (log_pos != 0)
+                pos = log_pos;
+        } else if (log_pos != 0) {
+            pos = log_pos;
+        } else if (!(flags & 0x20)) { /* LOG_EVENT_ARTIFICIAL_F: not in the file */
+            pos += len;
+        }
+        /* Caught up (nothing waiting on the socket) after a transaction or statement: make
+         * what was printed visible to a reader of a live stream. */
+        if (!co.non_blocking &&
+            (type == BINLOG_EV_XID || type == BINLOG_EV_QUERY || type == BINLOG_EV_ROTATE ||
+             type == BINLOG_EV_XA_PREPARE) &&
+            !socket_readable(dump_fd))
+            fflush(stdout);
+    }
+    if (rc == 0 && r < 0 && !dump_stop) {
+        dump_error(where, file, pos, co.gtid, err.msg);
+        rc = 1;
+    }
+    dump_fd = -1;
+    if (fflush(stdout) != 0 && rc == 0) {
+        fprintf(stderr, "sluice dump: could not write the output: %s\n", strerror(errno));
+        rc = 1;
+    }
+    if (stats)
+        print_stats(decoder_get_stats(d));
+    decoder_free(d);
+    binlog_conn_close(conn);
+    strbuf_free(&out.line);
+    free(file);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -236,6 +583,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "decode") == 0)
         return cmd_decode(argc - 2, argv + 2);
+    if (strcmp(cmd, "dump") == 0)
+        return cmd_dump(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("sluice %s\n", SLUICE_VERSION);
         return 0;

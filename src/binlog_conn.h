@@ -1,0 +1,76 @@
+/*
+ * binlog_conn.h — the replica connection: connect to a MySQL/MariaDB server as a replica,
+ * check that it writes a usable ROW binlog, and stream its binlog events (COM_BINLOG_DUMP
+ * through libmariadb's mariadb_rpl_* API).
+ *
+ * One connection per stream; not thread-safe: the thread that opens a connection uses and
+ * closes it. binlog_conn_fd() may be read from a signal handler (see there).
+ */
+#ifndef SLUICE_BINLOG_CONN_H
+#define SLUICE_BINLOG_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Called with a one-line warning about the server's setup that does not stop the stream
+ * (binlog_row_image not FULL). The message is borrowed for the call. */
+typedef void (*binlog_conn_warn_fn)(const char *msg, void *opaque);
+
+struct binlog_conn_opts {
+    const char *host;           /* borrowed for binlog_conn_open(); "127.0.0.1" when NULL */
+    unsigned port;              /* 3306 when 0 */
+    const char *user;           /* borrowed for binlog_conn_open() */
+    const char *password;       /* borrowed for binlog_conn_open(); NULL = none; never logged */
+    uint32_t server_id;         /* our replica server id; 0 = 0x53000000 | (pid & 0xffffff) */
+    const char *start_file;     /* binlog file to start in; NULL (with gtid NULL) = the first
+                                   file SHOW BINARY LOGS lists */
+    uint64_t start_pos;         /* offset in start_file; 4 when 0 */
+    const char *gtid;           /* MariaDB GTID list ("0-1-42,1-2-7"): start after these
+                                   transactions (@slave_connect_state); overrides start_file */
+    bool non_blocking;          /* the server ends the stream when caught up */
+    unsigned heartbeat_ms;      /* 0 = no heartbeats; else the server sends one after this much
+                                   idle time, and a read that sees nothing for 3 periods fails */
+    unsigned connect_timeout_s; /* 10 when 0 */
+    binlog_conn_warn_fn warn;   /* may be NULL: warnings go to stderr */
+    void *opaque;               /* passed to warn */
+};
+
+struct binlog_conn;
+
+/* Sets the defaults (everything 0/NULL). */
+void binlog_conn_opts_init(struct binlog_conn_opts *o);
+
+/* Connects, runs the pre-flight checks (binary logging on, binlog_format ROW; a warning when
+ * binlog_row_image is not FULL), registers as a replica and starts the binlog dump. Returns the
+ * connection (caller frees with binlog_conn_close) or NULL with err filled: the message says
+ * what to change on the server when the server is not set up for row-based replication. opts
+ * and the strings it points to are copied or used only during the call. */
+struct binlog_conn *binlog_conn_open(const struct binlog_conn_opts *opts, struct err *err);
+
+/* Fetches the next event. Returns 1 with *ev / *len set to the whole event (header, body and
+ * checksum, if any; *ev borrowed, valid until the next call), 0 when a non-blocking dump has
+ * reached the end of the binlog, or a negative code with err filled ("mariadb_rpl_fetch: ...
+ * (errno N)"; ERR_BINLOG_PURGED when the requested position is no longer on the server).
+ * Heartbeats are not returned. */
+int binlog_conn_next(struct binlog_conn *c, const uint8_t **ev, size_t *len, struct err *err);
+
+/* True when the dump asked for CRC32 checksums (@master_binlog_checksum = CRC32): events,
+ * including the fake ROTATE that precedes the first FORMAT_DESCRIPTION, end with a CRC32. */
+bool binlog_conn_has_checksum(const struct binlog_conn *c);
+
+/* The file and position the dump was asked to start at (after the SHOW BINARY LOGS lookup;
+ * file "" for a GTID start). Borrowed, valid until binlog_conn_close. */
+const char *binlog_conn_start_file(const struct binlog_conn *c);
+uint64_t binlog_conn_start_pos(const struct binlog_conn *c);
+
+/* The connection's socket, or -1. A signal handler may shutdown(2) it to make a blocked
+ * binlog_conn_next() return an error promptly (the caller then knows why it stopped). */
+int binlog_conn_fd(const struct binlog_conn *c);
+
+/* Ends the dump and closes the connection. NULL is a no-op. */
+void binlog_conn_close(struct binlog_conn *c);
+
+#endif
