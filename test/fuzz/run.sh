@@ -20,7 +20,10 @@ cd "$ROOT"
 OUT=build/fuzz
 TESTDATA=${FUZZ_TESTDATA:-$ROOT/../shared/testdata/binlog}
 CC_FUZZ=${CC_FUZZ:-clang}
-CFLAGS_FUZZ="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -Isrc/util"
+# The library links every src/*.c, the replica connection (libmariadb) included.
+MARIADB_CFLAGS=$(pkg-config --cflags libmariadb 2>/dev/null || echo -I/usr/include/mariadb)
+MARIADB_LIBS=$(pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
+CFLAGS_FUZZ="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -Isrc/util $MARIADB_CFLAGS"
 mkdir -p "$OUT/corpus" "$OUT/crashes"
 
 notok() {
@@ -40,7 +43,7 @@ if [ ! -x "$OUT/fuzz_decoder" ] ||
     echo "# building $OUT/fuzz_decoder"
     # shellcheck disable=SC2086
     if ! $CC_FUZZ $CFLAGS_FUZZ -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -o "$OUT/fuzz_decoder" test/fuzz/fuzz_decoder.c $SRCS -lzstd -lz -lm \
+        -o "$OUT/fuzz_decoder" test/fuzz/fuzz_decoder.c $SRCS -lzstd -lz -lm $MARIADB_LIBS \
         >"$OUT/build.log" 2>&1; then
         cat "$OUT/build.log"
         notok "build failed"
