@@ -16,9 +16,9 @@ O         ?= 2
 BUILD  := build/$(if $(SANITIZER),$(SANITIZER),default)
 BIN    := bin
 
-PKG_CFLAGS := $(shell pkg-config --cflags libzstd zlib 2>/dev/null) \
+PKG_CFLAGS := $(shell pkg-config --cflags libzstd zlib yaml-0.1 2>/dev/null) \
               $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libmariadb))
-PKG_LIBS   := $(shell pkg-config --libs libzstd zlib 2>/dev/null || echo -lzstd -lz) \
+PKG_LIBS   := $(shell pkg-config --libs libzstd zlib yaml-0.1 2>/dev/null || echo -lzstd -lz -lyaml) \
               $(shell pkg-config --libs libmariadb)
 
 WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wformat=2 \

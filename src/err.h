@@ -29,7 +29,10 @@
     X(ERR_DECODE_UNSUPPORTED, -301, "unsupported event content")                                   \
     X(ERR_DECODE_NO_TABLE_MAP, -302, "rows event without its table map")                           \
     X(ERR_SINK, -400, "sink error")                                                                \
-    X(ERR_POS_STORE, -500, "position store error")
+    X(ERR_POS_STORE, -500, "position store error")                                                 \
+    X(ERR_POS_GTID, -501, "malformed gtid set")                                                    \
+    X(ERR_POS_CORRUPT, -502, "corrupt position record")                                            \
+    X(ERR_POS_STALE, -503, "position record changed by another owner")
 
 enum err_code {
 #define ERR_ENUM(name, val, text) name = val,

@@ -5,6 +5,7 @@
  *   sluice dump --host H [--port P] --user U [--password-env VAR | --password-file F]
  *               [--server-id N] [--start FILE:POS | --gtid D-S-N,...] [--non-blocking]
  *               [--heartbeat-ms N] [--events rows|all] [--stats]
+ *   sluice check-config FILE
  *   sluice version | help
  *
  * `decode` streams binlog/relay-log files through the decoder and prints one JSON object per
@@ -16,6 +17,11 @@
  * 1 a connection, server or decode error (the message names host:port and the binlog
  * position), 2 bad usage. The signal handler only sets a flag and shuts the socket down, so a
  * fetch blocked in read() returns at once; the loop then sees the flag.
+ *
+ * `check-config` loads and validates a configuration file (config.c) and prints one summary
+ * line per instance: exit 0 valid, 1 invalid (the `FILE:LINE: key "x": reason` message), 2 bad
+ * usage. Passwords are never printed. `config-doc` (for maintainers) prints the generated
+ * docs/configuration.md.
  */
 #include <errno.h>
 #include <poll.h>
@@ -29,6 +35,7 @@
 #include "binlog_event.h"
 #include "binlog_file.h"
 #include "change_json.h"
+#include "config.h"
 #include "decoder.h"
 #include "strbuf.h"
 #include "xmalloc.h"
@@ -43,6 +50,7 @@ static void usage(FILE *out)
           "                   --password-file F] [--server-id N] [--start FILE:POS |\n"
           "                   --gtid D-S-N,...] [--non-blocking] [--heartbeat-ms N]\n"
           "                   [--events rows|all] [--stats]\n"
+          "       sluice check-config FILE\n"
           "       sluice version\n"
           "       sluice help\n"
           "\n"
@@ -54,7 +62,8 @@ static void usage(FILE *out)
           "        the first binlog it has (or --start / --gtid: after that transaction);\n"
           "        --non-blocking stops when caught up, else it follows the binlog until\n"
           "        SIGINT/SIGTERM; the password is read from $SLUICE_PASSWORD unless\n"
-          "        --password-env or --password-file names another place\n",
+          "        --password-env or --password-file names another place\n"
+          "check-config  validate a configuration file and summarize its instances\n",
           out);
 }
 
@@ -574,6 +583,54 @@ static int cmd_dump(int argc, char **argv)
     return rc;
 }
 
+/* ---- sluice check-config / config-doc ----------------------------------------------------- */
+
+static int cmd_check_config(int argc, char **argv)
+{
+    if (argc != 1 || argv[0][0] == '-') {
+        fprintf(stderr, "usage: sluice check-config FILE\n");
+        return 2;
+    }
+    struct err err = {0};
+    struct config *cfg = config_load(argv[0], &err);
+    if (cfg == NULL) {
+        fprintf(stderr, "sluice check-config: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s: ok, %zu instance(s)\n", argv[0], cfg->n_instances);
+    for (size_t i = 0; i < cfg->n_instances; i++) {
+        const struct config_instance *in = &cfg->instances[i];
+        printf("  %s: source %s:%u, start %s, positions %s, sinks", in->name, in->source.host,
+               (unsigned)in->source.port, in->start.text, config_store_name(in->positions.store));
+        for (size_t k = 0; k < in->n_sinks; k++) {
+            const struct config_sink *s = &in->sinks[k];
+            printf("%s %s", k ? "," : "", config_sink_type_name(s->type));
+            if (s->path)
+                printf(" %s", s->path);
+            if (s->topic)
+                printf(" %s", s->topic);
+            printf(" (%s)", config_format_name(s->format));
+        }
+        putchar('\n');
+    }
+    config_free(cfg);
+    return 0;
+}
+
+static int cmd_config_doc(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0) {
+        fprintf(stderr, "usage: sluice config-doc\n");
+        return 2;
+    }
+    struct strbuf sb = {0};
+    config_doc(&sb);
+    int rc = fwrite(sb.buf, 1, sb.len, stdout) == sb.len && fflush(stdout) == 0 ? 0 : 1;
+    strbuf_free(&sb);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -585,6 +642,10 @@ int main(int argc, char **argv)
         return cmd_decode(argc - 2, argv + 2);
     if (strcmp(cmd, "dump") == 0)
         return cmd_dump(argc - 2, argv + 2);
+    if (strcmp(cmd, "check-config") == 0)
+        return cmd_check_config(argc - 2, argv + 2);
+    if (strcmp(cmd, "config-doc") == 0)
+        return cmd_config_doc(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("sluice %s\n", SLUICE_VERSION);
         return 0;

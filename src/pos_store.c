@@ -1,0 +1,95 @@
+/*
+ * pos_store.c — the position-store registry (one static table of ops, looked up by the config
+ * `store:` string, as Redis connTypeRegister) and the record helpers. No state beyond the
+ * constant table; safe from any thread.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pos_store.h"
+#include "strbuf.h"
+#include "../meta/file.h"
+
+static const struct pos_store_ops *const stores[] = {
+    &pos_store_file_ops,
+};
+
+void pos_store_record_init(struct pos_store_record *rec)
+{
+    memset(rec, 0, sizeof(*rec));
+}
+
+void pos_store_record_free(struct pos_store_record *rec)
+{
+    if (rec == NULL)
+        return;
+    position_free(&rec->parsed);
+    position_free(&rec->consumed);
+    pos_store_record_init(rec);
+}
+
+void pos_store_record_copy(struct pos_store_record *dst, const struct pos_store_record *src)
+{
+    if (dst == src)
+        return;
+    position_copy(&dst->parsed, &src->parsed);
+    position_copy(&dst->consumed, &src->consumed);
+    memcpy(dst->server_uuid, src->server_uuid, sizeof(dst->server_uuid));
+    dst->server_id = src->server_id;
+    memcpy(dst->server_version, src->server_version, sizeof(dst->server_version));
+    dst->schema_version = src->schema_version;
+}
+
+const struct pos_store_ops *pos_store_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++)
+        if (strcmp(stores[i]->name, name) == 0)
+            return stores[i];
+    return NULL;
+}
+
+struct pos_store *
+pos_store_open(const char *type, const struct pos_store_conf *conf, struct err *err)
+{
+    const struct pos_store_ops *ops = pos_store_find(type);
+    if (ops == NULL) {
+        struct strbuf known = {0};
+        for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++)
+            strbuf_printf(&known, "%s\"%s\"", i ? ", " : "", stores[i]->name);
+        err_set(err, ERR_CONFIG, "unknown position store \"%s\" (known: %s)", type, known.buf);
+        strbuf_free(&known);
+        return NULL;
+    }
+    if (ops->abi != POS_STORE_ABI) {
+        err_set(err, ERR_POS_STORE, "position store \"%s\" has abi %u, sluice needs %u", type,
+                ops->abi, (unsigned)POS_STORE_ABI);
+        return NULL;
+    }
+    if (!pos_store_instance_name_ok(conf->instance)) {
+        err_set(err, ERR_CONFIG,
+                "instance name \"%s\" unusable for positions (letters, digits, '_', '-', '.', "
+                "not starting with '.')",
+                conf->instance ? conf->instance : "");
+        return NULL;
+    }
+    return ops->open(conf, err);
+}
+
+const char *pos_store_conf_get(const struct pos_store_conf *conf, const char *key)
+{
+    for (size_t i = 0; i < conf->nparams; i++)
+        if (strcmp(conf->params[i].key, key) == 0)
+            return conf->params[i].value;
+    return NULL;
+}
+
+bool pos_store_instance_name_ok(const char *name)
+{
+    if (name == NULL || name[0] == '\0' || name[0] == '.' || strlen(name) > 128)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.'))
+            return false;
+    return true;
+}
