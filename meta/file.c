@@ -17,7 +17,7 @@
  * All keys are required, each once; unknown keys, a bad magic, version, CRC, number or GTID set,
  * and a file cut short (no final crc32c line) are ERR_POS_CORRUPT naming the file and the fault:
  * a damaged file stops the instance, it is never taken as "no position" (an operator fixes it
- * with `sluice position reset`). A missing file is POS_STORE_NONE.
+ * by hand, or removes it to start afresh). A missing file is POS_STORE_NONE.
  *
  * Crash safety, as PostgreSQL's SaveSlotToPath: write INSTANCE.pos.tmp, fsync it, rename it over
  * INSTANCE.pos, fsync the directory. At every moment INSTANCE.pos is the old or the new record,

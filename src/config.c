@@ -1167,6 +1167,11 @@ void config_doc(struct strbuf *sb)
                    "Unknown keys, wrong types, out-of-range values and missing required keys stop "
                    "start-up with `FILE:LINE: key \"x\": reason`.\n"
                    "\n"
+                   "Status: the daemon that runs from this file (`sluice run`: instances, sinks, "
+                   "positions, the admin endpoint) is being built; today `sluice check-config` "
+                   "reads and validates it, and the keys below describe what the daemon will "
+                   "do with them.\n"
+                   "\n"
                    "| key | type | default | range | description |\n"
                    "|-----|------|---------|-------|-------------|\n");
     for (size_t i = 0; i < NPROPS; i++) {
