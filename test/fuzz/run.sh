@@ -34,12 +34,14 @@ notok() {
 command -v "$CC_FUZZ" >/dev/null 2>&1 || notok "$CC_FUZZ not found (run scripts/install-deps.sh)"
 
 # Build (again only when a source is newer than the binary).
+# Every source the library is made of (as the Makefile's LIB_SRCS), main.c aside.
 SRCS=
-for f in src/*.c src/util/*.c; do
+for f in src/*.c src/util/*.c meta/*.c sinks/*.c; do
+    [ -f "$f" ] || continue
     [ "$f" = src/main.c ] || SRCS="$SRCS $f"
 done
 if [ ! -x "$OUT/fuzz_decoder" ] ||
-    [ -n "$(find src test/fuzz -name '*.[ch]' -newer "$OUT/fuzz_decoder" | head -1)" ]; then
+    [ -n "$(find src meta sinks test/fuzz -name '*.[ch]' -newer "$OUT/fuzz_decoder" | head -1)" ]; then
     echo "# building $OUT/fuzz_decoder"
     # shellcheck disable=SC2086
     if ! $CC_FUZZ $CFLAGS_FUZZ -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
