@@ -191,7 +191,7 @@ int temporal_time(const uint8_t *p, size_t avail, struct strbuf *out, struct err
 
 int temporal_time2(const uint8_t *p, size_t avail, int fsp, struct strbuf *out, struct err *err)
 {
-    size_t n;
+    size_t n = 0;
     if (need_fsp("time2", 3, fsp, avail, &n, err))
         return ERR_DECODE;
 
@@ -252,7 +252,7 @@ int temporal_datetime(const uint8_t *p, size_t avail, struct strbuf *out, struct
 
 int temporal_datetime2(const uint8_t *p, size_t avail, int fsp, struct strbuf *out, struct err *err)
 {
-    size_t n;
+    size_t n = 0;
     if (need_fsp("datetime2", 5, fsp, avail, &n, err))
         return ERR_DECODE;
 
@@ -307,7 +307,7 @@ int temporal_timestamp(const uint8_t *p, size_t avail, struct strbuf *out, struc
 int temporal_timestamp2(
     const uint8_t *p, size_t avail, int fsp, struct strbuf *out, struct err *err)
 {
-    size_t n;
+    size_t n = 0;
     if (need_fsp("timestamp2", 4, fsp, avail, &n, err))
         return ERR_DECODE;
     uint32_t secs = (uint32_t)read_be(p, 4);
