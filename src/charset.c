@@ -249,24 +249,6 @@ static const uint16_t cp1252_c1[32] = {
     0x2039, 0x0152, 0x008d, 0x017d, 0x008f, 0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178};
 
-/* Writes cp (< 0x10000) as UTF-8 at o; returns the bytes written. */
-static size_t put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    o[0] = (char)(0xe0 | cp >> 12);
-    o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-    o[2] = (char)(0x80 | (cp & 0x3f));
-    return 3;
-}
-
 static void append_latin1(struct strbuf *out, const uint8_t *s, size_t n)
 {
     size_t i = 0;
@@ -288,7 +270,7 @@ static void append_latin1(struct strbuf *out, const uint8_t *s, size_t n)
     for (i = 0; i < n; i++) {
         uint8_t c = s[i];
         unsigned cp = c >= 0x80 && c < 0xa0 ? cp1252_c1[c - 0x80] : c;
-        o += put_utf8(o, cp);
+        o += strbuf_utf8_put(o, cp);
     }
     strbuf_append_json_str(out, tmp.buf, (size_t)(o - tmp.buf));
     strbuf_free(&tmp);

@@ -651,30 +651,6 @@ static int hexval(int ch)
     return -1;
 }
 
-static size_t put_utf8(uint8_t *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xc0 | cp >> 6);
-        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xe0 | cp >> 12);
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xf0 | cp >> 18);
-    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /* Reads 4 hex digits at s (n bytes available). Returns -1 when not hex. */
 static long hex4(const char *s, size_t n)
 {
@@ -739,7 +715,7 @@ static long unescape(const char *s, size_t n, uint8_t *out)
             } else if (cp >= 0xdc00 && cp <= 0xdfff) {
                 return -1;
             }
-            o += put_utf8(out + o, (uint32_t)cp);
+            o += strbuf_utf8_put(out + o, (uint32_t)cp);
             break;
         }
         default:

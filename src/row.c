@@ -28,53 +28,13 @@ static int need(size_t avail, size_t n, const struct table_map_col *c, struct er
     return 0;
 }
 
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t l;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            l = 2;
-            cp = c & 0x1f;
-            min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            l = 3;
-            cp = c & 0x0f;
-            min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            l = 4;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
-            return false;
-        }
-        if (i + l > n)
-            return false;
-        for (size_t k = 1; k < l; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += l;
-    }
-    return true;
-}
-
 /* Text of a character column: charset known → UTF-8 text (binary → base64); unknown (no
  * optional metadata) → text when the bytes are valid UTF-8, else base64. */
 static void
 render_chars(const struct table_map_col *c, const uint8_t *s, size_t n, struct strbuf *out)
 {
     if (c->collation == 0) {
-        if (utf8_valid(s, n))
+        if (strbuf_utf8_valid(s, n))
             strbuf_append_json_str(out, (const char *)s, n);
         else
             strbuf_append_base64_json(out, s, n);

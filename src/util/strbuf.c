@@ -106,9 +106,9 @@ void strbuf_truncate(struct strbuf *sb, size_t len)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+size_t strbuf_utf8_seq_len(const void *str, size_t n)
 {
+    const unsigned char *s = str;
     unsigned c = s[0];
     size_t len;
     unsigned min;
@@ -137,6 +137,48 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
     return len;
+}
+
+bool strbuf_utf8_valid(const void *str, size_t n)
+{
+    const unsigned char *s = str;
+    size_t i = 0;
+    while (i < n) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t l = strbuf_utf8_seq_len(s + i, n - i);
+        if (l == 0)
+            return false;
+        i += l;
+    }
+    return true;
+}
+
+size_t strbuf_utf8_put(void *out, uint32_t cp)
+{
+    unsigned char *o = out;
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xc0 | cp >> 6);
+        o[1] = (unsigned char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xe0 | cp >> 12);
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xf0 | cp >> 18);
+    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3f));
+    return 4;
 }
 
 /* True when none of the 8 bytes at p needs escaping: all ASCII, none below 0x20, no '"' and
@@ -195,7 +237,7 @@ void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
                 break;
             unsigned char c = p[i];
             if (c >= 0x80) {
-                size_t l = utf8_seq_len(p + i, n - i);
+                size_t l = strbuf_utf8_seq_len(p + i, n - i);
                 if (l == 0) {
                     memcpy(o, "\xef\xbf\xbd", 3);
                     o += 3;

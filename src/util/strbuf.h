@@ -9,6 +9,7 @@
 #ifndef SLUICE_STRBUF_H
 #define SLUICE_STRBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -49,6 +50,14 @@ static inline void strbuf_appendc(struct strbuf *sb, char c)
     sb->buf[sb->len++] = c;
     sb->buf[sb->len] = '\0';
 }
+
+/* UTF-8 helpers shared by every text path. strbuf_utf8_seq_len: the length of the valid
+ * sequence at s (n bytes available), or 0 when invalid (overlong, surrogate, > U+10FFFF, cut).
+ * strbuf_utf8_valid: all of s[0..n) is valid UTF-8. strbuf_utf8_put: writes code point cp
+ * (<= 0x10FFFF) at o, up to 4 bytes, and returns how many. */
+size_t strbuf_utf8_seq_len(const void *s, size_t n);
+bool strbuf_utf8_valid(const void *s, size_t n);
+size_t strbuf_utf8_put(void *o, uint32_t cp);
 
 /* Appends s[0..n) as a quoted JSON string. The bytes must be UTF-8; invalid sequences are
  * replaced by U+FFFD so the output is always valid JSON. */
