@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytes.h"
 #include "err.h"
 
 #define BINLOG_MAGIC        "\xfe\x62\x69\x6e"
@@ -124,35 +125,6 @@ int binlog_fde_parse(const uint8_t *body, size_t len, struct binlog_fde *fde, st
 
 /* A default FDE for a v4 stream before its FORMAT_DESCRIPTION arrives. */
 void binlog_fde_default(struct binlog_fde *fde);
-
-/* Little-endian readers; the caller has checked the bounds. */
-static inline uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static inline uint32_t le24(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
-}
-static inline uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t le48(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le16(p + 4) << 32;
-}
-static inline uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-static inline uint64_t le_n(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 /* Reads a packed (length-encoded) integer at *p, not past end. Returns 0 and advances *p, or
  * -1 when the bytes run out or the first byte is 0xfb/0xff (not valid here). */

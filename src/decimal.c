@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "bytes.h"
 #include "decimal.h"
 
 #define DIG_PER_GROUP 9
@@ -38,15 +39,6 @@ size_t decimal_bin_size(int precision, int scale)
     int intg = precision - scale;
     return (size_t)((intg / DIG_PER_GROUP) * 4 + dig2bytes[intg % DIG_PER_GROUP] +
                     (scale / DIG_PER_GROUP) * 4 + dig2bytes[scale % DIG_PER_GROUP]);
-}
-
-/* Reads an nbytes (1..4) big-endian unsigned group. */
-static uint32_t read_be(const uint8_t *b, int nbytes)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < nbytes; i++)
-        v = v << 8 | b[i];
-    return v;
 }
 
 /* Writes v as exactly ndig digits (zero-padded) at *o and advances it. */
@@ -101,7 +93,7 @@ int decimal_bin_to_str(
     const uint8_t *q = b;
     for (int g = 0; g < ngroups; g++) {
         int nb = dig2bytes[groups[g]];
-        uint32_t v = read_be(q, nb);
+        uint32_t v = (uint32_t)be_n(q, (unsigned)nb);
         if (v >= pow10_u32[groups[g]])
             return err_set(
                 err, ERR_DECODE, "decimal(%d,%d): %s digit group %d holds %u, more than %d digits",

@@ -239,9 +239,7 @@ static int maria_uncompress(struct decoder *d, const uint8_t *p, size_t len, str
     unsigned n = p[0] & 0x07;
     if ((p[0] & 0x80) == 0 || n < 1 || n > 4 || len < 1 + n)
         return err_set(err, ERR_DECODE, "compressed event: bad header byte 0x%02x", p[0]);
-    uint32_t ulen = 0;
-    for (unsigned i = 0; i < n; i++)
-        ulen = ulen << 8 | p[1 + i];
+    uint32_t ulen = (uint32_t)be_n(p + 1, n);
     /* zlib expands at most about 1032:1: a larger stated length is corrupt, and must not make
      * us allocate it. */
     if ((uint64_t)ulen > (uint64_t)(len - 1 - n) * 1032 + 64)

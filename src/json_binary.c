@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "decimal.h"
+#include "bytes.h"
 #include "json_binary.h"
 #include "xmalloc.h"
 
@@ -107,21 +108,6 @@ static size_t offset_of(const struct ctx *c, const uint8_t *p)
     return (size_t)(p - c->base);
 }
 
-static uint32_t rd_u16(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t rd_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd_u64(const uint8_t *p)
-{
-    return (uint64_t)rd_u32(p) | (uint64_t)rd_u32(p + 4) << 32;
-}
-
 static int is_container(uint8_t type)
 {
     return type <= JT_LARGE_ARR;
@@ -170,8 +156,8 @@ static int cont_open(struct ctx *c, const struct jval *v, struct jcont *k)
     if (v->avail < 2 * k->off_size)
         return err_set(c->err, ERR_DECODE, "%s: %s header at offset %zu past end %zu", c->what,
                        kind, offset_of(c, v->data), offset_of(c, v->data + v->avail));
-    k->count = large ? rd_u32(v->data) : rd_u16(v->data);
-    k->size = large ? rd_u32(v->data + 4) : rd_u16(v->data + 2);
+    k->count = large ? le32(v->data) : le16(v->data);
+    k->size = large ? le32(v->data + 4) : le16(v->data + 2);
     if (k->size > v->avail)
         return err_set(c->err, ERR_DECODE, "%s: %s at offset %zu size %zu past end %zu", c->what,
                        kind, offset_of(c, v->data), k->size, offset_of(c, v->data + v->avail));
@@ -188,8 +174,8 @@ static int
 cont_key(struct ctx *c, const struct jcont *k, uint32_t i, const uint8_t **key, size_t *klen)
 {
     const uint8_t *e = k->data + 2 * k->off_size + (size_t)i * (k->off_size + 2);
-    size_t off = k->off_size == 4 ? rd_u32(e) : rd_u16(e);
-    size_t len = rd_u16(e + k->off_size);
+    size_t off = k->off_size == 4 ? le32(e) : le16(e);
+    size_t len = le16(e + k->off_size);
     if (off < k->hdr_size || off > k->size || len > k->size - off)
         return err_set(c->err, ERR_DECODE, "%s: object key %u offset %zu length %zu past end %zu",
                        c->what, i, offset_of(c, k->data + off), len,
@@ -209,7 +195,7 @@ static int cont_value(struct ctx *c, const struct jcont *k, uint32_t i, struct j
         v->avail = k->off_size;
         return 0;
     }
-    size_t off = k->off_size == 4 ? rd_u32(e + 1) : rd_u16(e + 1);
+    size_t off = k->off_size == 4 ? le32(e + 1) : le16(e + 1);
     if (off < k->hdr_size || off >= k->size)
         return err_set(c->err, ERR_DECODE, "%s: %s entry %u offset %zu %s %zu", c->what,
                        k->is_obj ? "object" : "array", i, offset_of(c, k->data + off),
@@ -313,7 +299,7 @@ static int render_temporal(struct ctx *c, uint8_t ftype, const uint8_t *p, uint3
         return err_set(c->err, ERR_DECODE,
                        "%s: opaque temporal type %u at offset %zu has %u bytes, not 8", c->what,
                        ftype, offset_of(c, p), len);
-    int64_t v = (int64_t)rd_u64(p);
+    int64_t v = (int64_t)le64(p);
     int neg = v < 0;
     uint64_t u = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     unsigned usec = (unsigned)(u & 0xffffff);
@@ -431,26 +417,26 @@ static int render(struct ctx *c, const struct jval *v, int depth)
         strbuf_appends(c->out, p[0] == 0 ? "null" : p[0] == 1 ? "true" : "false");
         return 0;
     case JT_INT16:
-        strbuf_append_i64(c->out, (int16_t)rd_u16(p));
+        strbuf_append_i64(c->out, (int16_t)le16(p));
         return 0;
     case JT_UINT16:
-        strbuf_append_u64(c->out, rd_u16(p));
+        strbuf_append_u64(c->out, le16(p));
         return 0;
     case JT_INT32:
-        strbuf_append_i64(c->out, (int32_t)rd_u32(p));
+        strbuf_append_i64(c->out, (int32_t)le32(p));
         return 0;
     case JT_UINT32:
-        strbuf_append_u64(c->out, rd_u32(p));
+        strbuf_append_u64(c->out, le32(p));
         return 0;
     case JT_INT64:
-        strbuf_append_i64(c->out, (int64_t)rd_u64(p));
+        strbuf_append_i64(c->out, (int64_t)le64(p));
         return 0;
     case JT_UINT64:
-        strbuf_append_u64(c->out, rd_u64(p));
+        strbuf_append_u64(c->out, le64(p));
         return 0;
     case JT_DOUBLE: {
         double d;
-        uint64_t bits = rd_u64(p);
+        uint64_t bits = le64(p);
         memcpy(&d, &bits, sizeof(d));
         append_mysql_double(c->out, d);
         return 0;

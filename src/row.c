@@ -62,9 +62,7 @@ static int maria_column_uncompress(const uint8_t *v, size_t n, struct strbuf *tm
     unsigned lenlen = h & 0x07;
     if (!(h & 0x80) || (h & 0x70) || lenlen < 1 || lenlen > 4 || n < 1 + lenlen)
         return err_set(err, ERR_DECODE, "compressed column: bad header byte 0x%02x", h);
-    uint32_t olen = 0;
-    for (unsigned i = 0; i < lenlen; i++)
-        olen = olen << 8 | v[1 + i];
+    uint32_t olen = (uint32_t)be_n(v + 1, lenlen);
     /* zlib expands at most about 1032:1: refuse (and do not allocate) an impossible length. */
     if ((uint64_t)olen > (uint64_t)(n - 1 - lenlen) * 1032 + 64)
         return err_set(err, ERR_DECODE,
@@ -237,10 +235,7 @@ int row_render_value(const struct table_map_col *c,
             return ERR_DECODE;
         if (n > 8)
             return err_set(err, ERR_DECODE, "bit column of %zu bytes (max 8)", n);
-        uint64_t v = 0;
-        for (size_t i = 0; i < n; i++)
-            v = v << 8 | p[i];
-        strbuf_append_u64(out, v);
+        strbuf_append_u64(out, be_n(p, (unsigned)n));
         *used = n;
         return 0;
     }

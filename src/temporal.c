@@ -28,6 +28,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "temporal.h"
 
 #define MAX_FSP 6
@@ -50,22 +51,6 @@ need_fsp(const char *what, size_t int_bytes, int fsp, size_t avail, size_t *tota
         return err_set(err, ERR_DECODE, "%s: fractional precision %d not in 0..6", what, fsp);
     *total = int_bytes + (size_t)(fsp + 1) / 2;
     return need(what, *total, avail, err);
-}
-
-static uint64_t read_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint64_t read_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
 }
 
 /* Appends v in decimal, zero-padded to at least width digits (printf's "%0*u" without the
@@ -170,7 +155,7 @@ int temporal_date(const uint8_t *p, size_t avail, struct strbuf *out, struct err
 {
     if (need("date", 3, avail, err))
         return ERR_DECODE;
-    uint32_t v = (uint32_t)read_le(p, 3);
+    uint32_t v = (uint32_t)le_n(p, 3);
     put_date(out, v >> 9, (unsigned)(v >> 5 & 15), (unsigned)(v & 31));
     return 3;
 }
@@ -179,7 +164,7 @@ int temporal_time(const uint8_t *p, size_t avail, struct strbuf *out, struct err
 {
     if (need("time", 3, avail, err))
         return ERR_DECODE;
-    int32_t v = (int32_t)read_le(p, 3);
+    int32_t v = (int32_t)le_n(p, 3);
     if (v & 0x800000)
         v -= 0x1000000; /* sign-extend the 24-bit value */
     uint32_t a = v < 0 ? (uint32_t)-v : (uint32_t)v;
@@ -196,7 +181,7 @@ int temporal_time2(const uint8_t *p, size_t avail, int fsp, struct strbuf *out, 
         return ERR_DECODE;
 
     /* Rebuild MySQL's packed time: intpart * 2^24 + signed microseconds. */
-    int64_t intpart = (int64_t)read_be(p, 3) - 0x800000;
+    int64_t intpart = (int64_t)be_n(p, 3) - 0x800000;
     int64_t packed;
     switch (n - 3) {
     case 0:
@@ -212,7 +197,7 @@ int temporal_time2(const uint8_t *p, size_t avail, int fsp, struct strbuf *out, 
         break;
     }
     case 2: {
-        int64_t frac = (int64_t)read_be(p + 3, 2);
+        int64_t frac = (int64_t)be_n(p + 3, 2);
         if (intpart < 0 && frac) {
             intpart++;
             frac -= 0x10000;
@@ -221,7 +206,7 @@ int temporal_time2(const uint8_t *p, size_t avail, int fsp, struct strbuf *out, 
         break;
     }
     default: /* 3 fraction bytes: the 48-bit whole is offset-binary */
-        packed = (int64_t)read_be(p, 6) - ((int64_t)1 << 47);
+        packed = (int64_t)be_n(p, 6) - ((int64_t)1 << 47);
         break;
     }
 
@@ -242,7 +227,7 @@ int temporal_datetime(const uint8_t *p, size_t avail, struct strbuf *out, struct
 {
     if (need("datetime", 8, avail, err))
         return ERR_DECODE;
-    uint64_t v = read_le(p, 8);
+    uint64_t v = le_n(p, 8);
     uint64_t date = v / 1000000, tod = v % 1000000;
     put_date(out, date / 10000, (unsigned)(date / 100 % 100), (unsigned)(date % 100));
     strbuf_appendc(out, ' ');
@@ -258,7 +243,7 @@ int temporal_datetime2(const uint8_t *p, size_t avail, int fsp, struct strbuf *o
 
     /* The fraction is stored signed (only negative datetimes, which MySQL never writes,
      * would use that); rebuild the packed value as my_datetime_packed_from_binary does. */
-    int64_t intpart = (int64_t)read_be(p, 5) - ((int64_t)1 << 39);
+    int64_t intpart = (int64_t)be_n(p, 5) - ((int64_t)1 << 39);
     if (intpart == -((int64_t)1 << 39))
         return err_set(err, ERR_DECODE, "datetime2: stored value 0 is out of range");
     int64_t frac = 0;
@@ -267,10 +252,10 @@ int temporal_datetime2(const uint8_t *p, size_t avail, int fsp, struct strbuf *o
         frac = (int8_t)p[5] * 10000;
         break;
     case 2:
-        frac = (int16_t)read_be(p + 5, 2) * 100;
+        frac = (int16_t)be_n(p + 5, 2) * 100;
         break;
     case 3: {
-        int32_t f = (int32_t)read_be(p + 5, 3);
+        int32_t f = (int32_t)be_n(p + 5, 3);
         frac = f & 0x800000 ? f - 0x1000000 : f;
         break;
     }
@@ -300,7 +285,7 @@ int temporal_timestamp(const uint8_t *p, size_t avail, struct strbuf *out, struc
 {
     if (need("timestamp", 4, avail, err))
         return ERR_DECODE;
-    append_epoch(out, (uint32_t)read_le(p, 4));
+    append_epoch(out, (uint32_t)le_n(p, 4));
     return 4;
 }
 
@@ -310,17 +295,17 @@ int temporal_timestamp2(
     size_t n = 0;
     if (need_fsp("timestamp2", 4, fsp, avail, &n, err))
         return ERR_DECODE;
-    uint32_t secs = (uint32_t)read_be(p, 4);
+    uint32_t secs = (uint32_t)be_n(p, 4);
     uint64_t usec = 0;
     switch (n - 4) {
     case 1:
         usec = (uint64_t)p[4] * 10000;
         break;
     case 2:
-        usec = read_be(p + 4, 2) * 100;
+        usec = be_n(p + 4, 2) * 100;
         break;
     case 3:
-        usec = read_be(p + 4, 3);
+        usec = be_n(p + 4, 3);
         break;
     default:
         break;
