@@ -22,6 +22,15 @@ const char *binlog_event_type_name(unsigned type)
     return NULL;
 }
 
+const char *binlog_event_type_label(unsigned type, char *buf, size_t n)
+{
+    const char *s = binlog_event_type_name(type);
+    if (s)
+        return s;
+    snprintf(buf, n, "TYPE_%u", type);
+    return buf;
+}
+
 void binlog_header_parse(const uint8_t *p, struct binlog_header *h)
 {
     h->timestamp = le32(p);

@@ -116,6 +116,9 @@ struct binlog_fde {
 /* Name of an event type ("WRITE_ROWS_V2"); NULL for codes sluice does not know. */
 const char *binlog_event_type_name(unsigned type);
 
+/* The name, or "TYPE_<code>" written into buf (n >= 10) for an unknown code. */
+const char *binlog_event_type_label(unsigned type, char *buf, size_t n);
+
 /* Parses the 19-byte header at p (len >= 19). */
 void binlog_header_parse(const uint8_t *p, struct binlog_header *h);
 

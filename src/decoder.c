@@ -861,15 +861,6 @@ bad:
 /* ------------------------------------------------------------------------------------------ */
 /* Dispatch                                                                                    */
 
-static const char *type_label(uint8_t type, char *buf, size_t n)
-{
-    const char *s = binlog_event_type_name(type);
-    if (s)
-        return s;
-    snprintf(buf, n, "TYPE_%u", type);
-    return buf;
-}
-
 static int process(struct decoder *d,
                    const uint8_t *ev,
                    size_t len,
@@ -932,15 +923,16 @@ static int process(struct decoder *d,
     if (!inner && has_crc) {
         if (blen < BINLOG_CHECKSUM_LEN)
             return err_set(err, ERR_BINLOG_TRUNCATED, "%s at offset %llu: no room for its checksum",
-                           type_label(h.type, tbuf, sizeof(tbuf)), (unsigned long long)offset);
+                           binlog_event_type_label(h.type, tbuf, sizeof(tbuf)),
+                           (unsigned long long)offset);
         if (d->o.verify_checksum) {
             uint32_t want = le32(ev + len - 4);
             uint32_t got = (uint32_t)crc32(0L, ev, (uInt)(len - 4));
             if (want != got)
                 return err_set(err, ERR_BINLOG_CHECKSUM,
                                "%s at offset %llu: CRC32 mismatch (stored %08x, computed %08x)",
-                               type_label(h.type, tbuf, sizeof(tbuf)), (unsigned long long)offset,
-                               want, got);
+                               binlog_event_type_label(h.type, tbuf, sizeof(tbuf)),
+                               (unsigned long long)offset, want, got);
         }
         blen -= BINLOG_CHECKSUM_LEN;
     }
@@ -1050,8 +1042,9 @@ static int process(struct decoder *d,
     if (r < 0 && err && err->code == r && strstr(err->msg, "offset") == NULL) {
         char msg[sizeof(err->msg)];
         memcpy(msg, err->msg, sizeof(msg));
-        err_set(err, r, "%s at offset %llu: %s", type_label(h.type, tbuf, sizeof(tbuf)),
-                (unsigned long long)offset, msg);
+        err_set(err, r, "%s at offset %llu: %s",
+                binlog_event_type_label(h.type, tbuf, sizeof(tbuf)), (unsigned long long)offset,
+                msg);
     }
     return r;
 }

@@ -273,22 +273,6 @@ static void append_mysql_double(struct strbuf *sb, double d)
     }
 }
 
-/* Appends the base64 of d, unpadded-free (standard alphabet, '=' padding), unquoted. */
-static void append_base64(struct strbuf *sb, const uint8_t *d, size_t n)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)d[i + 1] << 8;
-        if (i + 2 < n)
-            v |= d[i + 2];
-        char q[4] = {tbl[v >> 18], tbl[(v >> 12) & 63], i + 1 < n ? tbl[(v >> 6) & 63] : '=',
-                     i + 2 < n ? tbl[v & 63] : '='};
-        strbuf_append(sb, q, 4);
-    }
-}
-
 /* Opaque temporals hold MySQL's packed in-memory time (my_time.h, TIME_to_longlong_*_packed):
  * for dates and datetimes |v| = ((ymd << 17 | hms) << 24) + microseconds with
  * ymd = (year * 13 + month) << 5 | day and hms = hour << 12 | minute << 6 | second; for times
@@ -356,7 +340,7 @@ static int render_opaque(struct ctx *c, const struct jval *v)
         return render_temporal(c, ftype, p, len);
     default:
         strbuf_printf(c->out, "\"base64:type%u:", ftype);
-        append_base64(c->out, p, len);
+        strbuf_append_base64(c->out, p, len);
         strbuf_appendc(c->out, '"');
         return 0;
     }

@@ -109,6 +109,20 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Writes "NAME":count pairs of the non-zero counts, one per event type code. */
+static void print_type_counts(const uint64_t counts[256])
+{
+    int first = 1;
+    for (unsigned t = 0; t < 256; t++) {
+        if (!counts[t])
+            continue;
+        char tmp[16];
+        fprintf(stderr, "%s\"%s\":%llu", first ? "" : ",",
+                binlog_event_type_label(t, tmp, sizeof(tmp)), (unsigned long long)counts[t]);
+        first = 0;
+    }
+}
+
 static void print_stats(const struct decoder_stats *st)
 {
     fprintf(stderr,
@@ -116,29 +130,9 @@ static void print_stats(const struct decoder_stats *st)
             "\"types\":{",
             (unsigned long long)st->events, (unsigned long long)st->rows,
             (unsigned long long)st->tmaps_with_optional_meta);
-    int first = 1;
-    for (unsigned t = 0; t < 256; t++) {
-        if (!st->by_type[t])
-            continue;
-        const char *n = binlog_event_type_name(t);
-        char tmp[16];
-        if (n == NULL) {
-            snprintf(tmp, sizeof(tmp), "TYPE_%u", t);
-            n = tmp;
-        }
-        fprintf(stderr, "%s\"%s\":%llu", first ? "" : ",", n, (unsigned long long)st->by_type[t]);
-        first = 0;
-    }
+    print_type_counts(st->by_type);
     fputs("},\"inner_types\":{", stderr);
-    first = 1;
-    for (unsigned t = 0; t < 256; t++) {
-        if (!st->inner_by_type[t])
-            continue;
-        const char *n = binlog_event_type_name(t);
-        fprintf(stderr, "%s\"%s\":%llu", first ? "" : ",", n ? n : "?",
-                (unsigned long long)st->inner_by_type[t]);
-        first = 0;
-    }
+    print_type_counts(st->inner_by_type);
     fputs("}}\n", stderr);
 }
 

@@ -265,12 +265,11 @@ void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
     strbuf_appendc(sb, '"');
 }
 
-void strbuf_append_base64_json(struct strbuf *sb, const uint8_t *d, size_t n)
+void strbuf_append_base64(struct strbuf *sb, const uint8_t *d, size_t n)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    strbuf_reserve(sb, (n + 2) / 3 * 4 + 2);
+    strbuf_reserve(sb, (n + 2) / 3 * 4);
     char *o = sb->buf + sb->len;
-    *o++ = '"';
     size_t i = 0;
     for (; i + 2 < n; i += 3) {
         uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
@@ -286,9 +285,15 @@ void strbuf_append_base64_json(struct strbuf *sb, const uint8_t *d, size_t n)
         *o++ = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
         *o++ = '=';
     }
-    *o++ = '"';
     sb->len = (size_t)(o - sb->buf);
     sb->buf[sb->len] = '\0';
+}
+
+void strbuf_append_base64_json(struct strbuf *sb, const uint8_t *d, size_t n)
+{
+    strbuf_appendc(sb, '"');
+    strbuf_append_base64(sb, d, n);
+    strbuf_appendc(sb, '"');
 }
 
 void strbuf_append_hex(struct strbuf *sb, const uint8_t *d, size_t n)

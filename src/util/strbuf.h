@@ -62,7 +62,9 @@ size_t strbuf_utf8_put(void *o, uint32_t cp);
 /* Appends s[0..n) as a quoted JSON string. The bytes must be UTF-8; invalid sequences are
  * replaced by U+FFFD so the output is always valid JSON. */
 void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n);
-/* Appends the standard base64 (RFC 4648, with padding) of data, quoted. */
+/* Appends the standard base64 (RFC 4648, with padding) of data: unquoted, or as a quoted JSON
+ * string. */
+void strbuf_append_base64(struct strbuf *sb, const uint8_t *data, size_t n);
 void strbuf_append_base64_json(struct strbuf *sb, const uint8_t *data, size_t n);
 /* Appends lowercase hex of data, unquoted. */
 void strbuf_append_hex(struct strbuf *sb, const uint8_t *data, size_t n);
