@@ -261,7 +261,9 @@ static int maria_uncompress(struct decoder *d, const uint8_t *p, size_t len, str
 /* ------------------------------------------------------------------------------------------ */
 /* Rows events                                                                                 */
 
-static enum change_kind rows_kind(uint8_t type)
+/* The one list of rows event types: true, with the kind of change their rows are, for a rows
+ * event; false for any other type. */
+static bool rows_kind(uint8_t type, enum change_kind *kind)
 {
     switch (type) {
     case BINLOG_EV_WRITE_ROWS_V1:
@@ -269,16 +271,25 @@ static enum change_kind rows_kind(uint8_t type)
     case BINLOG_EV_PRE_GA_WRITE_ROWS:
     case BINLOG_EV_MARIA_WRITE_ROWS_COMPRESSED_V1:
     case BINLOG_EV_MARIA_WRITE_ROWS_COMPRESSED:
-        return CHANGE_INSERT;
+        *kind = CHANGE_INSERT;
+        return true;
     case BINLOG_EV_UPDATE_ROWS_V1:
     case BINLOG_EV_UPDATE_ROWS_V2:
     case BINLOG_EV_PRE_GA_UPDATE_ROWS:
     case BINLOG_EV_PARTIAL_UPDATE_ROWS:
     case BINLOG_EV_MARIA_UPDATE_ROWS_COMPRESSED_V1:
     case BINLOG_EV_MARIA_UPDATE_ROWS_COMPRESSED:
-        return CHANGE_UPDATE;
+        *kind = CHANGE_UPDATE;
+        return true;
+    case BINLOG_EV_DELETE_ROWS_V1:
+    case BINLOG_EV_DELETE_ROWS_V2:
+    case BINLOG_EV_PRE_GA_DELETE_ROWS:
+    case BINLOG_EV_MARIA_DELETE_ROWS_COMPRESSED_V1:
+    case BINLOG_EV_MARIA_DELETE_ROWS_COMPRESSED:
+        *kind = CHANGE_DELETE;
+        return true;
     default:
-        return CHANGE_DELETE;
+        return false;
     }
 }
 
@@ -299,8 +310,12 @@ static void ensure_cols(struct decoder *d, uint32_t n)
     d->cols_cap = n;
 }
 
-static int do_rows(
-    struct decoder *d, const struct ev_ctx *ev, const uint8_t *body, size_t len, struct err *err)
+static int do_rows(struct decoder *d,
+                   const struct ev_ctx *ev,
+                   enum change_kind kind,
+                   const uint8_t *body,
+                   size_t len,
+                   struct err *err)
 {
     uint8_t type = ev->h->type;
     unsigned phl = d->fde.post_header_len[type];
@@ -360,7 +375,6 @@ static int do_rows(
                        "rows event for `%s`.`%s` has %llu columns, its table map %u", tm->db,
                        tm->table, (unsigned long long)width, tm->ncols);
     size_t nb = (width + 7) / 8;
-    enum change_kind kind = rows_kind(type);
     bool two = kind == CHANGE_UPDATE;
     if ((size_t)(end - p) < nb * (two ? 2 : 1))
         return err_set(err, ERR_DECODE, "rows event: column bitmaps run past the event");
@@ -943,6 +957,7 @@ static int process(struct decoder *d,
         ctx.next_pos = outer->next_pos;
     }
     int r = 0;
+    enum change_kind rk;
     switch (h.type) {
     case BINLOG_EV_QUERY:
         r = do_query(d, &ctx, body, blen, false, err);
@@ -952,24 +967,6 @@ static int process(struct decoder *d,
         break;
     case BINLOG_EV_TABLE_MAP:
         r = tmap_put(d, body, blen, err);
-        break;
-    case BINLOG_EV_WRITE_ROWS_V1:
-    case BINLOG_EV_UPDATE_ROWS_V1:
-    case BINLOG_EV_DELETE_ROWS_V1:
-    case BINLOG_EV_WRITE_ROWS_V2:
-    case BINLOG_EV_UPDATE_ROWS_V2:
-    case BINLOG_EV_DELETE_ROWS_V2:
-    case BINLOG_EV_PARTIAL_UPDATE_ROWS:
-    case BINLOG_EV_PRE_GA_WRITE_ROWS:
-    case BINLOG_EV_PRE_GA_UPDATE_ROWS:
-    case BINLOG_EV_PRE_GA_DELETE_ROWS:
-    case BINLOG_EV_MARIA_WRITE_ROWS_COMPRESSED_V1:
-    case BINLOG_EV_MARIA_UPDATE_ROWS_COMPRESSED_V1:
-    case BINLOG_EV_MARIA_DELETE_ROWS_COMPRESSED_V1:
-    case BINLOG_EV_MARIA_WRITE_ROWS_COMPRESSED:
-    case BINLOG_EV_MARIA_UPDATE_ROWS_COMPRESSED:
-    case BINLOG_EV_MARIA_DELETE_ROWS_COMPRESSED:
-        r = do_rows(d, &ctx, body, blen, err);
         break;
     case BINLOG_EV_XID:
         r = do_xid(d, &ctx, body, blen, err);
@@ -1025,6 +1022,10 @@ static int process(struct decoder *d,
                     (unsigned long long)offset);
         break;
     default:
+        if (rows_kind(h.type, &rk)) {
+            r = do_rows(d, &ctx, rk, body, blen, err);
+            break;
+        }
         if (binlog_event_type_name(h.type) == NULL && d->o.warn &&
             !(h.flags & BINLOG_EV_FLAG_IGNORABLE) && d->st.by_type[h.type] == 1) {
             char msg[200];
