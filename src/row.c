@@ -106,52 +106,28 @@ int row_render_value(const struct table_map_col *c,
     size_t n;
     switch (c->type) {
     case MYSQL_T_TINY:
-        if (need(avail, 1, c, err))
-            return ERR_DECODE;
-        if (c->is_unsigned)
-            strbuf_append_u64(out, p[0]);
-        else
-            strbuf_append_i64(out, (int8_t)p[0]);
-        *used = 1;
-        return 0;
     case MYSQL_T_SHORT:
-        if (need(avail, 2, c, err))
+    case MYSQL_T_INT24:
+    case MYSQL_T_LONG:
+    case MYSQL_T_LONGLONG: {
+        n = c->type == MYSQL_T_TINY    ? 1
+            : c->type == MYSQL_T_SHORT ? 2
+            : c->type == MYSQL_T_INT24 ? 3
+            : c->type == MYSQL_T_LONG  ? 4
+                                       : 8;
+        if (need(avail, n, c, err))
             return ERR_DECODE;
-        if (c->is_unsigned)
-            strbuf_append_u64(out, le16(p));
-        else
-            strbuf_append_i64(out, (int16_t)le16(p));
-        *used = 2;
-        return 0;
-    case MYSQL_T_INT24: {
-        if (need(avail, 3, c, err))
-            return ERR_DECODE;
-        uint32_t v = le24(p);
-        if (c->is_unsigned)
+        uint64_t v = le_n(p, (unsigned)n);
+        if (c->is_unsigned) {
             strbuf_append_u64(out, v);
-        else
-            strbuf_append_i64(out, (v & 0x800000) ? (int64_t)v - 0x1000000 : (int64_t)v);
-        *used = 3;
+        } else {
+            /* Sign-extend the n-byte two's complement value (modulo 2^64, exact for n = 8). */
+            uint64_t sign = (uint64_t)1 << (8 * n - 1);
+            strbuf_append_i64(out, (int64_t)((v ^ sign) - sign));
+        }
+        *used = n;
         return 0;
     }
-    case MYSQL_T_LONG:
-        if (need(avail, 4, c, err))
-            return ERR_DECODE;
-        if (c->is_unsigned)
-            strbuf_append_u64(out, le32(p));
-        else
-            strbuf_append_i64(out, (int32_t)le32(p));
-        *used = 4;
-        return 0;
-    case MYSQL_T_LONGLONG:
-        if (need(avail, 8, c, err))
-            return ERR_DECODE;
-        if (c->is_unsigned)
-            strbuf_append_u64(out, le64(p));
-        else
-            strbuf_append_i64(out, (int64_t)le64(p));
-        *used = 8;
-        return 0;
     case MYSQL_T_FLOAT: {
         if (need(avail, 4, c, err))
             return ERR_DECODE;
