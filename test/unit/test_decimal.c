@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "decimal.h"
+#include "testutil.h"
 
 /* {precision, scale, row image bytes (hex), expected text} from the real binlog. */
 static const struct {
@@ -207,17 +208,6 @@ static const struct {
     {30, 20, "7ffffff863f7a7c4ffffffffffff", "-1948.14000000000000000000"},
     {30, 25, "7ff863f7a7c4ffffffffffffffffff", "-1948.1400000000000000000000000"},
 };
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-    size_t n = strlen(hex) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
 
 /* Encodes the canonical text (optional '-', digits, optional '.' + exactly scale digits) as
  * MySQL's binary DECIMAL(precision, scale). Test-only, trusts its input. */

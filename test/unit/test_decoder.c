@@ -24,6 +24,7 @@
 #include "decoder.h"
 #include "mysql_types.h"
 #include "strbuf.h"
+#include "testutil.h"
 
 #define TS  1700000000u
 #define SID 7u
@@ -33,33 +34,6 @@
 
 /* ------------------------------------------------------------------------------------------ */
 /* Byte builders                                                                               */
-
-static void put_u8(struct strbuf *b, unsigned v)
-{
-    strbuf_appendc(b, (char)(uint8_t)v);
-}
-
-static void put_le(struct strbuf *b, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        put_u8(b, (unsigned)(v >> (8 * i)) & 0xff);
-}
-
-static void put_packed(struct strbuf *b, uint64_t v)
-{
-    if (v < 251) {
-        put_u8(b, (unsigned)v);
-    } else if (v < 0x10000) {
-        put_u8(b, 0xfc);
-        put_le(b, v, 2);
-    } else if (v < 0x1000000) {
-        put_u8(b, 0xfd);
-        put_le(b, v, 3);
-    } else {
-        put_u8(b, 0xfe);
-        put_le(b, v, 8);
-    }
-}
 
 static void put_str(struct strbuf *b, const char *s)
 {

@@ -14,20 +14,10 @@
 #include <string.h>
 
 #include "json_binary.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                     */
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-    size_t n = strlen(hex) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
 
 static struct strbuf text_buf;
 static struct err last_err;
@@ -71,12 +61,6 @@ struct enc {
     const char *s;
     int large; /* containers in the large format */
 };
-
-static void put_le(struct strbuf *b, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        strbuf_appendc(b, (char)(uint8_t)(v >> (8 * i)));
-}
 
 static void put_varlen(struct strbuf *b, size_t n)
 {

@@ -15,20 +15,10 @@
 
 #include "mysql_types.h"
 #include "row.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                     */
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-    size_t n = strlen(hex) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
 
 /* Copies b[0..n) to the END of a fresh heap block of exactly max(n, 1) bytes, so that reading
  * b[n] is a heap overflow ASan reports. Free with free(*blk). */
