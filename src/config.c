@@ -123,6 +123,12 @@ static const struct cfg_prop props[] = {
      "Where to start when no position is stored: `earliest`, `latest`, `FILE:POS`, a GTID set "
      "(MySQL `uuid:1-5:7,...` or MariaDB `D-S-N,...`) or a time (RFC 3339 such as "
      "`2026-11-24T10:00:00Z`, or seconds since the epoch)."},
+    {"instances[].budget_mb", PT_U32, I(budget_mb), 1, 65536, "256", NULL, 0,
+     "Memory budget of the instance in MiB: changes read but not yet acknowledged by every "
+     "sink. When it is full, reading from the server pauses until sinks catch up."},
+    {"instances[].stall_timeout_ms", PT_U32, I(stall_timeout_ms), 1000, 86400000, "90000", NULL,
+     0, "The instance is `stalled` when neither an event nor a heartbeat arrived for this long "
+     "(milliseconds); it then reconnects."},
     {"instances[].filters", PT_SECTION, SC_INSTANCE, 0, NONE0, NULL, NULL, 0,
      "Which changes are captured."},
     {"instances[].filters.include", PT_REGEXES, I(filters.include), NONE0, NULL, NULL, 0,
@@ -140,6 +146,10 @@ static const struct cfg_prop props[] = {
      "Position store."},
     {"instances[].positions.dir", PT_STR, I(positions.dir), NONE0, NULL, NULL, 0,
      "Directory of the position files; required with `store: file`."},
+    {"instances[].positions.save_interval_ms", PT_U32, I(positions.save_interval_ms), 0, 3600000,
+     "1000", NULL, 0,
+     "Positions are saved at most this often (milliseconds), and at shutdown; 0 = after every "
+     "acknowledged batch."},
     {"instances[].positions.servers", PT_STR, I(positions.servers), NONE0, NULL, NULL, 0,
      "ZooKeeper connect string `host:port,...`; required with `store: zookeeper`."},
     {"instances[].positions.root", PT_STR, I(positions.root), NONE0, "/sluice", NULL, 0,
@@ -153,6 +163,9 @@ static const struct cfg_prop props[] = {
     {"instances[].sinks[].type", PT_ENUM, S(type), NONE0, NULL, sink_types, REQUIRED, "Sink type."},
     {"instances[].sinks[].path", PT_STR, S(path), NONE0, NULL, NULL, 0,
      "Output file; required for `type: file`, not allowed for other types."},
+    {"instances[].sinks[].rotate_mb", PT_U32, S(rotate_mb), 0, 1048576, "1024", NULL, 0,
+     "File sink: when the file reaches this size in MiB it is renamed to `PATH.N` (N = 1, 2, "
+     "...) and a new one started; 0 = never."},
     {"instances[].sinks[].format", PT_ENUM, S(format), NONE0, "json", formats, 0,
      "Output format of each change."},
     {"instances[].sinks[].brokers", PT_STR, S(brokers), NONE0, NULL, NULL, 0,

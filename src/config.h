@@ -100,6 +100,7 @@ struct config_sink {
     enum config_sink_type type;
     enum config_format format;
     char *path;              /* file */
+    uint32_t rotate_mb;      /* file: rotate at this size, 0 = never */
     char *brokers;           /* kafka */
     char *topic;             /* kafka; may hold {db} and {table} */
     struct config_kv *kafka; /* kafka: passed to rd_kafka_conf_set() as written */
@@ -122,6 +123,8 @@ struct config_instance {
         uint32_t heartbeat_ms;
     } source;
     struct config_start start;
+    uint32_t budget_mb;        /* in-flight budget, MiB */
+    uint32_t stall_timeout_ms; /* no event nor heartbeat this long = stalled */
     struct {
         /* Each list's count follows it: the loader relies on that layout. */
         struct config_regex *include;
@@ -137,6 +140,7 @@ struct config_instance {
         char *dir;                      /* file */
         char *servers, *root, *cluster; /* zookeeper */
         uint32_t session_timeout_ms;
+        uint32_t save_interval_ms;
     } positions;
     struct config_sink *sinks;
     size_t n_sinks;

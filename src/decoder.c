@@ -149,6 +149,39 @@ static struct table_map *tmap_get(struct decoder *d, uint64_t id)
     return NULL;
 }
 
+/* Parses a table map, keeps its raw bytes for reuse and lets the on_table_map hook complete
+ * or refuse it. */
+static int tmap_parse(struct decoder *d,
+                      const uint8_t *body,
+                      size_t len,
+                      unsigned phl,
+                      struct table_map **out,
+                      struct err *err)
+{
+    struct table_map *tm = table_map_parse(body, len, phl, d->fde.mariadb, err);
+    if (tm == NULL)
+        return ERR_DECODE;
+    tm->raw = xmalloc(len);
+    memcpy(tm->raw, body, len);
+    tm->raw_len = len;
+    if (tm->has_optional_meta)
+        d->st.tmaps_with_optional_meta++;
+    if (d->o.on_table_map) {
+        int rc = d->o.on_table_map(tm, d->o.opaque, err);
+        if (rc) {
+            table_map_free(tm);
+            return rc;
+        }
+    }
+    *out = tm;
+    return 0;
+}
+
+void decoder_forget_tables(struct decoder *d)
+{
+    tmaps_clear(d);
+}
+
 static int tmap_put(struct decoder *d, const uint8_t *body, size_t len, struct err *err)
 {
     unsigned phl = d->fde.post_header_len[BINLOG_EV_TABLE_MAP];
@@ -169,26 +202,18 @@ static int tmap_put(struct decoder *d, const uint8_t *body, size_t len, struct e
                 d->st.tmaps_with_optional_meta++;
             return 0;
         }
-        struct table_map *tm = table_map_parse(body, len, phl, d->fde.mariadb, err);
-        if (tm == NULL)
-            return ERR_DECODE;
-        tm->raw = xmalloc(len);
-        memcpy(tm->raw, body, len);
-        tm->raw_len = len;
+        struct table_map *tm = NULL;
+        int rc = tmap_parse(d, body, len, phl, &tm, err);
+        if (rc)
+            return rc;
         table_map_free(e->tm);
         e->tm = tm;
-        if (tm->has_optional_meta)
-            d->st.tmaps_with_optional_meta++;
         return 0;
     }
-    struct table_map *tm = table_map_parse(body, len, phl, d->fde.mariadb, err);
-    if (tm == NULL)
-        return ERR_DECODE;
-    tm->raw = xmalloc(len);
-    memcpy(tm->raw, body, len);
-    tm->raw_len = len;
-    if (tm->has_optional_meta)
-        d->st.tmaps_with_optional_meta++;
+    struct table_map *tm = NULL;
+    int rc = tmap_parse(d, body, len, phl, &tm, err);
+    if (rc)
+        return rc;
     struct tmap_entry *e = xmalloc(sizeof(*e));
     e->tm = tm;
     e->next = *pe;

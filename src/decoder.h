@@ -26,6 +26,12 @@ typedef int (*decoder_emit_fn)(const struct change *c, void *opaque);
  * event, an unknown event type passed over). */
 typedef void (*decoder_warn_fn)(const char *msg, void *opaque);
 
+/* Called when a TABLE_MAP is parsed (not when an identical map is re-sent), before any row of
+ * the table is decoded. It may complete the map (column names, signedness: table_map_set_*) and
+ * may refuse it by returning a negative code with err filled, which decoder_feed returns. The map
+ * stays owned by the decoder. */
+typedef int (*decoder_table_map_fn)(struct table_map *tm, void *opaque, struct err *err);
+
 struct decoder_opts {
     bool all_events;          /* emit BEGIN/COMMIT/DDL/GTID too */
     bool verify_checksum;     /* default true via decoder_opts_init */
@@ -36,6 +42,7 @@ struct decoder_opts {
                                  @master_binlog_checksum to CRC32 (files: false) */
     decoder_emit_fn emit;
     decoder_warn_fn warn; /* may be NULL */
+    decoder_table_map_fn on_table_map; /* may be NULL */
     void *opaque;         /* passed to emit and warn */
 };
 
@@ -62,6 +69,10 @@ void decoder_set_file(struct decoder *d, const char *name);
  * error: the decoder state is then undefined. */
 int decoder_feed(
     struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset, struct err *err);
+
+/* Drops every cached table map, so the next TABLE_MAP of each table is parsed again and passed
+ * to on_table_map (after a DDL changed the schema). */
+void decoder_forget_tables(struct decoder *d);
 
 const struct decoder_stats *decoder_get_stats(const struct decoder *d);
 

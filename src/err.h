@@ -29,10 +29,19 @@
     X(ERR_DECODE_UNSUPPORTED, -301, "unsupported event content")                                   \
     X(ERR_DECODE_NO_TABLE_MAP, -302, "rows event without its table map")                           \
     X(ERR_SINK, -400, "sink error")                                                                \
+    X(ERR_SINK_IO, -401, "sink could not write")                                                   \
+    X(ERR_SINK_FORMAT, -402, "output format not available for this sink")                         \
     X(ERR_POS_STORE, -500, "position store error")                                                 \
     X(ERR_POS_GTID, -501, "malformed gtid set")                                                    \
     X(ERR_POS_CORRUPT, -502, "corrupt position record")                                            \
-    X(ERR_POS_STALE, -503, "position record changed by another owner")
+    X(ERR_POS_STALE, -503, "position record changed by another owner")                            \
+    X(ERR_POS_LOCKED, -504, "instance is in use by a running daemon")                              \
+    X(ERR_SCHEMA, -600, "schema error")                                                            \
+    X(ERR_SCHEMA_MISMATCH, -601, "table map does not match the schema")                            \
+    X(ERR_SCHEMA_SOURCE, -602, "could not read the schema from the server")                        \
+    X(ERR_DDL_PARSE, -603, "could not parse a DDL statement")                                      \
+    X(ERR_INSTANCE, -700, "instance error")                                                        \
+    X(ERR_INSTANCE_IDENTITY, -701, "source server identity changed")
 
 enum err_code {
 #define ERR_ENUM(name, val, text) name = val,
