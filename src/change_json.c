@@ -1,7 +1,7 @@
 /*
  * change_json.c — renders a struct change in sluice's native `json` format.
  *
- * Row changes: {"type","db","table","ts","pos","gtid"?,"xid"?,"data","old"?,"json_diff"?}.
+ * Row changes: {"type","db","table","ts","pos","row","gtid"?,"xid"?,"data","old"?,"json_diff"?}.
  * Column keys are the column names when the table map carries them, else "@1", "@2", ... A
  * column absent from a row image is absent from the object. Other kinds (with --events all):
  * {"type":"begin"|"commit"|"rollback"|"ddl"|"gtid", "db"?, "ts", "pos", "gtid"?, "xid"?, "sql"?}.
@@ -85,6 +85,10 @@ void change_json_render(const struct change *c, struct strbuf *out)
     strbuf_appendc(out, ':');
     strbuf_append_u64(out, c->pos);
     strbuf_appendc(out, '"');
+    if (is_row) {
+        strbuf_append(out, ",\"row\":", 7);
+        strbuf_append_u64(out, c->row);
+    }
     if (c->gtid) {
         strbuf_append(out, ",\"gtid\":\"", 9);
         strbuf_appends(out, c->gtid);

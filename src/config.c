@@ -1204,3 +1204,33 @@ void config_doc(struct strbuf *sb)
         strbuf_printf(sb, " | %s |\n", p->desc);
     }
 }
+
+/* ---- secrets ----------------------------------------------------------------------------- */
+
+char *config_read_password(const struct config_instance *in, struct err *err)
+{
+    if (in->source.password)
+        return xstrdup(in->source.password);
+    if (in->source.password_file == NULL)
+        return xstrdup("");
+    FILE *f = fopen(in->source.password_file, "r");
+    if (f == NULL) {
+        err_set(err, ERR_CONFIG, "instance \"%s\": could not read password_file \"%s\": %s",
+                in->name, in->source.password_file, strerror(errno));
+        return NULL;
+    }
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        err_set(err, ERR_CONFIG, "instance \"%s\": could not read password_file \"%s\"", in->name,
+                in->source.password_file);
+        return NULL;
+    }
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    char *pw = xstrdup(buf);
+    memset(buf, 0, sizeof(buf));
+    return pw;
+}

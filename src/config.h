@@ -175,6 +175,11 @@ void config_free(struct config *cfg);
 int config_start_parse(const char *text, struct config_start *st, struct err *err);
 void config_start_clear(struct config_start *st);
 
+/* The instance's source password: `password`, else the first line of `password_file` (line end
+ * removed), else "". Returns a string the caller frees (and should wipe), or NULL with err
+ * filled (ERR_CONFIG naming the instance and file) when the file cannot be read. */
+char *config_read_password(const struct config_instance *in, struct err *err);
+
 /* Names of enum values, as written in the file ("verify_ca", "kafka", "canal"...). */
 const char *config_tls_mode_name(enum config_tls_mode m);
 const char *config_sink_type_name(enum config_sink_type t);

@@ -55,6 +55,11 @@ struct decoder {
     struct tmap_entry *buckets[TMAP_BUCKETS];
     uint32_t ntmaps;
 
+    /* Row numbering (change.row) within one position. */
+    uint64_t row_pos;
+    uint32_t row_next;
+    uint64_t file_gen, row_file_gen; /* file_gen: bumped at each file change */
+
     /* Current transaction. */
     char gtid[160];
     bool has_gtid;
@@ -126,6 +131,7 @@ void decoder_set_file(struct decoder *d, const char *name)
 {
     free(d->file);
     d->file = xstrdup(name);
+    d->file_gen++;
 }
 
 const struct decoder_stats *decoder_get_stats(const struct decoder *d)
@@ -417,7 +423,14 @@ static int do_rows(struct decoder *d,
         end = p + d->unz.len;
     }
     ensure_cols(d, tm->ncols);
-    uint32_t row = 0;
+    /* Rows are numbered per position: the inner rows events of one TRANSACTION_PAYLOAD share
+     * the payload's offset, so their numbering goes on across them. */
+    if (ev->pos != d->row_pos || d->row_file_gen != d->file_gen) {
+        d->row_pos = ev->pos;
+        d->row_file_gen = d->file_gen;
+        d->row_next = 0;
+    }
+    uint32_t row = d->row_next;
     while (p < end) {
         const uint8_t *row_start = p;
         struct change c;
@@ -475,6 +488,7 @@ static int do_rows(struct decoder *d,
                            tm->db, tm->table);
         c.text = d->text.buf ? d->text.buf : "";
         d->st.rows++;
+        d->row_next = row;
         int r = emit(d, &c);
         if (r)
             return r;
@@ -1020,6 +1034,7 @@ static int process(struct decoder *d,
             char *name = xstrndup((const char *)body + 8, n);
             free(d->file);
             d->file = name;
+            d->file_gen++;
         } else if (blen < 8) {
             r = err_set(err, ERR_DECODE, "rotate event of %zu bytes, need 8", blen);
         }

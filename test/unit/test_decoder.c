@@ -434,20 +434,20 @@ static int mysql_expected(const struct mysql_stream *m, char want[][400])
              m->begin1);
     snprintf(want[k++], 400,
              "{\"type\":\"insert\",\"db\":\"shop\",\"table\":\"items\",\"ts\":%u,\"pos\":\"" F
-             ":%zu\"" G1 ",\"data\":{\"id\":1,\"name\":\"abc\"}}",
+             ":%zu\",\"row\":0" G1 ",\"data\":{\"id\":1,\"name\":\"abc\"}}",
              TS, m->write1);
     snprintf(want[k++], 400,
              "{\"type\":\"insert\",\"db\":\"shop\",\"table\":\"items\",\"ts\":%u,\"pos\":\"" F
-             ":%zu\"" G1 ",\"data\":{\"id\":2,\"name\":null}}",
+             ":%zu\",\"row\":1" G1 ",\"data\":{\"id\":2,\"name\":null}}",
              TS, m->write1);
     snprintf(want[k++], 400,
              "{\"type\":\"update\",\"db\":\"shop\",\"table\":\"items\",\"ts\":%u,\"pos\":\"" F
-             ":%zu\"" G1 ",\"data\":{\"id\":1,\"name\":\"xy/\"},\"old\":{\"id\":1,\"name\":"
+             ":%zu\",\"row\":0" G1 ",\"data\":{\"id\":1,\"name\":\"xy/\"},\"old\":{\"id\":1,\"name\":"
              "\"abc\"}}",
              TS, m->update1);
     snprintf(want[k++], 400,
              "{\"type\":\"delete\",\"db\":\"shop\",\"table\":\"items\",\"ts\":%u,\"pos\":\"" F
-             ":%zu\"" G1 ",\"data\":{\"id\":2}}",
+             ":%zu\",\"row\":0" G1 ",\"data\":{\"id\":2}}",
              TS, m->delete1);
     snprintf(want[k++], 400,
              "{\"type\":\"commit\",\"ts\":%u,\"pos\":\"" F ":%zu\"" G1 ",\"xid\":77}", TS, m->xid1);
@@ -462,7 +462,7 @@ static int mysql_expected(const struct mysql_stream *m, char want[][400])
              m->payload);
     snprintf(want[k++], 400,
              "{\"type\":\"insert\",\"db\":\"shop\",\"table\":\"logs\",\"ts\":%u,\"pos\":\"" F
-             ":%zu\"" G2 ",\"data\":{\"@1\":5}}",
+             ":%zu\",\"row\":0" G2 ",\"data\":{\"@1\":5}}",
              TS, m->payload);
     snprintf(want[k++], 400,
              "{\"type\":\"commit\",\"ts\":%u,\"pos\":\"" F ":%zu\"" G2 ",\"xid\":78}", TS,
@@ -628,11 +628,11 @@ static void test_mariadb_stream(void)
              g1);
     snprintf(want[k++], 400,
              "{\"type\":\"insert\",\"db\":\"m\",\"table\":\"t\",\"ts\":%u,\"pos\":\"binlog.000001:"
-             "%zu\",\"gtid\":\"0-7-42\",\"data\":{\"@1\":-1}}",
+             "%zu\",\"row\":0,\"gtid\":\"0-7-42\",\"data\":{\"@1\":-1}}",
              TS, wr);
     snprintf(want[k++], 400,
              "{\"type\":\"insert\",\"db\":\"m\",\"table\":\"t\",\"ts\":%u,\"pos\":\"binlog.000001:"
-             "%zu\",\"gtid\":\"0-7-42\",\"data\":{\"@1\":null}}",
+             "%zu\",\"row\":1,\"gtid\":\"0-7-42\",\"data\":{\"@1\":null}}",
              TS, wr);
     snprintf(want[k++], 400,
              "{\"type\":\"commit\",\"ts\":%u,\"pos\":\"binlog.000001:%zu\",\"gtid\":\"0-7-42\","
