@@ -370,6 +370,65 @@ parse_optional(struct table_map *tm, const uint8_t *p, const uint8_t *end, struc
     return 0;
 }
 
+/* The JSON key of column i: "name": or "@N":. */
+static void build_json_key(struct table_map_col *c, uint32_t i, struct strbuf *sb)
+{
+    strbuf_reset(sb);
+    if (c->name) {
+        strbuf_append_json_str(sb, c->name, strlen(c->name));
+    } else {
+        strbuf_append(sb, "\"@", 2);
+        strbuf_append_u64(sb, (uint64_t)i + 1);
+        strbuf_appendc(sb, '"');
+    }
+    strbuf_appendc(sb, ':');
+    free(c->json_key);
+    c->json_key = xstrndup(sb->buf, sb->len);
+    c->json_key_len = (uint32_t)sb->len;
+}
+
+void table_map_set_col_name(struct table_map *tm, uint32_t i, const char *name)
+{
+    struct table_map_col *c = &tm->cols[i];
+    free(c->name);
+    c->name = xstrdup(name);
+    struct strbuf sb = {0};
+    build_json_key(c, i, &sb);
+    strbuf_free(&sb);
+    bool all = true;
+    for (uint32_t k = 0; k < tm->ncols && all; k++)
+        all = tm->cols[k].name != NULL;
+    tm->has_names = all;
+}
+
+void table_map_set_col_enums(struct table_map *tm, uint32_t i, char *const *v, uint32_t n)
+{
+    struct table_map_strs *s = &tm->cols[i].enums;
+    strs_free(s);
+    s->n = n;
+    s->v = xcalloc(n ? n : 1, sizeof(char *));
+    s->len = xcalloc(n ? n : 1, sizeof(uint32_t));
+    for (uint32_t k = 0; k < n; k++) {
+        s->v[k] = xstrdup(v[k]);
+        s->len[k] = (uint32_t)strlen(v[k]);
+    }
+}
+
+void table_map_set_pk(struct table_map *tm, const uint32_t *cols, uint32_t n)
+{
+    for (uint32_t k = 0; k < tm->ncols; k++)
+        tm->cols[k].is_pk = false;
+    free(tm->pk);
+    tm->pk = xcalloc(n ? n : 1, sizeof(uint32_t));
+    tm->npk = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        if (cols[k] >= tm->ncols)
+            continue;
+        tm->pk[tm->npk++] = cols[k];
+        tm->cols[cols[k]].is_pk = true;
+    }
+}
+
 struct table_map *table_map_parse(
     const uint8_t *body, size_t len, unsigned post_header_len, bool mariadb, struct err *err)
 {
@@ -453,19 +512,8 @@ struct table_map *table_map_parse(
         goto fail;
     /* The JSON text every row of this table repeats, escaped once here. */
     struct strbuf sb = {0};
-    for (uint32_t i = 0; i < tm->ncols; i++) {
-        strbuf_reset(&sb);
-        if (tm->cols[i].name) {
-            strbuf_append_json_str(&sb, tm->cols[i].name, strlen(tm->cols[i].name));
-        } else {
-            strbuf_append(&sb, "\"@", 2);
-            strbuf_append_u64(&sb, (uint64_t)i + 1);
-            strbuf_appendc(&sb, '"');
-        }
-        strbuf_appendc(&sb, ':');
-        tm->cols[i].json_key = xstrndup(sb.buf, sb.len);
-        tm->cols[i].json_key_len = (uint32_t)sb.len;
-    }
+    for (uint32_t i = 0; i < tm->ncols; i++)
+        build_json_key(&tm->cols[i], i, &sb);
     strbuf_reset(&sb);
     strbuf_appends(&sb, ",\"db\":");
     strbuf_append_json_str(&sb, tm->db, strlen(tm->db));

@@ -69,6 +69,16 @@ struct table_map *table_map_parse(
     const uint8_t *body, size_t len, unsigned post_header_len, bool mariadb, struct err *err);
 void table_map_free(struct table_map *tm);
 
+/* Completing a map from a schema (schema.c), for binlogs written without full metadata. Each
+ * setter copies what it is given; i < tm->ncols. */
+/* Sets column i's name and rebuilds its json_key ("name":). Sets has_names once every column
+ * has a name. */
+void table_map_set_col_name(struct table_map *tm, uint32_t i, const char *name);
+/* Replaces column i's ENUM values / SET members with v[0..n). */
+void table_map_set_col_enums(struct table_map *tm, uint32_t i, char *const *v, uint32_t n);
+/* Replaces the primary key with the column indexes cols[0..n) (each < ncols), in key order. */
+void table_map_set_pk(struct table_map *tm, const uint32_t *cols, uint32_t n);
+
 /* Table id from a TABLE_MAP or ROWS post-header. */
 uint64_t table_map_read_id(const uint8_t *body, unsigned post_header_len);
 
