@@ -813,6 +813,7 @@ struct config *config_load(const char *path, struct err *err)
     fclose(f);
     cfg = xcalloc(1, sizeof(*cfg));
     apply_defaults(SC_CONFIG, cfg);
+    cfg->path = xstrdup(path);
     if (load_doc(&L, cfg)) {
         config_free(cfg);
         cfg = NULL;
@@ -880,6 +881,7 @@ void config_free(struct config *cfg)
         free_instance(&cfg->instances[i]);
     free(cfg->instances);
     free_strings(SC_CONFIG, cfg);
+    free(cfg->path);
     free(cfg);
 }
 

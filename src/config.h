@@ -147,6 +147,7 @@ struct config_instance {
 };
 
 struct config {
+    char *path; /* the file it was loaded from, as given */
     struct {
         enum config_log_level level;
         char *file; /* NULL = stderr */

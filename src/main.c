@@ -37,7 +37,10 @@
 #include "change_json.h"
 #include "config.h"
 #include "decoder.h"
+#include "cmd_position.h"
+#include "daemon.h"
 #include "strbuf.h"
+#include "stream_pos.h"
 #include "xmalloc.h"
 
 #define SLUICE_VERSION "0.1.0"
@@ -50,6 +53,11 @@ static void usage(FILE *out)
           "                   --password-file F] [--server-id N] [--start FILE:POS |\n"
           "                   --gtid D-S-N,...] [--non-blocking] [--heartbeat-ms N]\n"
           "                   [--events rows|all] [--stats]\n"
+          "       sluice run --config FILE [--admin HOST:PORT]\n"
+          "       sluice status [--admin HOST:PORT | --config FILE] [--json]\n"
+          "       sluice position show --config FILE [--instance NAME] [--json]\n"
+          "       sluice position reset --config FILE --instance NAME (--timestamp T |\n"
+          "                   --file F --pos P | --gtid SET | --earliest | --latest)\n"
           "       sluice check-config FILE\n"
           "       sluice version\n"
           "       sluice help\n"
@@ -63,6 +71,12 @@ static void usage(FILE *out)
           "        --non-blocking stops when caught up, else it follows the binlog until\n"
           "        SIGINT/SIGTERM; the password is read from $SLUICE_PASSWORD unless\n"
           "        --password-env or --password-file names another place\n"
+          "run     the daemon: stream every configured instance to its sinks until\n"
+          "        SIGTERM/SIGINT (SIGHUP reopens the log and file sinks)\n"
+          "status  show each instance's state, positions and lag, read from a running\n"
+          "        daemon's admin endpoint (default 127.0.0.1:11112)\n"
+          "position  show stored positions, or reset them (with the daemon stopped); a\n"
+          "        timestamp (UTC) finds the first transaction committed at or after it\n"
           "check-config  validate a configuration file and summarize its instances\n",
           out);
 }
@@ -510,47 +524,27 @@ static int cmd_dump(int argc, char **argv)
     opts.warn = dump_warn;
     opts.opaque = &out;
     struct decoder *d = decoder_new(&opts);
-    /* The binlog position of the next event. Events carry their end offset in log_pos; MariaDB
-     * 11.4 writes 0 there inside transactions, and the fake ROTATE and a FORMAT_DESCRIPTION
-     * sent for a start past 4 have 0 too: those are placed at the running position. */
-    char *file = xstrdup(binlog_conn_start_file(conn));
-    uint64_t pos = binlog_conn_start_pos(conn);
-    bool seen_fde = false;
-    decoder_set_file(d, file);
+    /* Where each event sits in the server's files (stream_pos.h explains the log_pos cases). */
+    struct stream_pos sp;
+    stream_pos_init(&sp, binlog_conn_start_file(conn), binlog_conn_start_pos(conn),
+                    opts.checksum_before_fde);
+    decoder_set_file(d, sp.file);
     const uint8_t *ev;
     size_t len;
     int r;
     while (!dump_stop && (r = binlog_conn_next(conn, &ev, &len, &err)) == 1) {
-        uint32_t log_pos = le32(ev + 13);
-        uint16_t flags = le16(ev + 17);
         unsigned type = ev[4];
-        uint64_t off = log_pos != 0 && log_pos >= len ? log_pos - len : pos;
+        uint64_t off = stream_pos_offset(&sp, ev, len);
         r = decoder_feed(d, ev, len, off, &err);
         if (r) {
             if (r == ERR_IO)
                 fprintf(stderr, "sluice dump: could not write the output: %s\n", strerror(errno));
             else
-                dump_error(where, file, off, co.gtid, err.msg);
+                dump_error(where, sp.file, off, co.gtid, err.msg);
             rc = 1;
             break;
         }
-        if (type == BINLOG_EV_ROTATE && len >= BINLOG_HEADER_LEN + 8) {
-            bool crc = seen_fde ? decoder_has_checksum(d) : opts.checksum_before_fde;
-            size_t nlen = len - BINLOG_HEADER_LEN - 8 - (crc ? 4 : 0);
-            if (nlen <= len) {
-                free(file);
-                file = xstrndup((const char *)ev + BINLOG_HEADER_LEN + 8, nlen);
-            }
-            pos = le64(ev + BINLOG_HEADER_LEN);
-        } else if (type == BINLOG_EV_FORMAT_DESCRIPTION) {
-            seen_fde = true;
-            if (log_pos != 0)
-                pos = log_pos;
-        } else if (log_pos != 0) {
-            pos = log_pos;
-        } else if (!(flags & 0x20)) { /* LOG_EVENT_ARTIFICIAL_F: not in the file */
-            pos += len;
-        }
+        stream_pos_advance(&sp, ev, len, decoder_has_checksum(d));
         /* Caught up (nothing waiting on the socket) after a transaction or statement: make
          * what was printed visible to a reader of a live stream. */
         if (!co.non_blocking &&
@@ -560,7 +554,7 @@ static int cmd_dump(int argc, char **argv)
             fflush(stdout);
     }
     if (rc == 0 && r < 0 && !dump_stop) {
-        dump_error(where, file, pos, co.gtid, err.msg);
+        dump_error(where, sp.file, sp.pos, co.gtid, err.msg);
         rc = 1;
     }
     dump_fd = -1;
@@ -573,7 +567,7 @@ static int cmd_dump(int argc, char **argv)
     decoder_free(d);
     binlog_conn_close(conn);
     strbuf_free(&out.line);
-    free(file);
+    stream_pos_free(&sp);
     return rc;
 }
 
@@ -611,6 +605,84 @@ static int cmd_check_config(int argc, char **argv)
     return 0;
 }
 
+/* ---- sluice run / status ------------------------------------------------------------------ */
+
+/* Reads `--name VALUE` pairs; unknown options are usage errors. Returns 0 or 2. */
+static int take_opts(const char *cmd,
+                     int argc,
+                     char **argv,
+                     const char *const *names,
+                     const char **vals,
+                     const char *const *flags,
+                     int *flagv)
+{
+    for (int i = 0; i < argc; i++) {
+        bool done = false;
+        for (int k = 0; flags && flags[k]; k++)
+            if (strcmp(argv[i], flags[k]) == 0) {
+                flagv[k] = 1;
+                done = true;
+            }
+        for (int k = 0; !done && names[k]; k++) {
+            if (strcmp(argv[i], names[k]) != 0)
+                continue;
+            if (i + 1 >= argc) {
+                fprintf(stderr, "sluice %s: option %s needs a value\n", cmd, argv[i]);
+                return 2;
+            }
+            vals[k] = argv[++i];
+            done = true;
+        }
+        if (!done) {
+            fprintf(stderr, "sluice %s: unknown %s \"%s\" (see sluice help)\n", cmd,
+                    argv[i][0] == '-' ? "option" : "argument", argv[i]);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const char *const names[] = {"--config", "--admin", NULL};
+    const char *vals[2] = {NULL, NULL};
+    int rc = take_opts("run", argc, argv, names, vals, NULL, NULL);
+    if (rc)
+        return rc;
+    if (vals[0] == NULL) {
+        fprintf(stderr, "sluice run: --config FILE is required\n");
+        return 2;
+    }
+    return daemon_run(vals[0], vals[1]);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    static const char *const names[] = {"--admin", "--config", NULL};
+    static const char *const flags[] = {"--json", NULL};
+    const char *vals[2] = {NULL, NULL};
+    int flagv[1] = {0};
+    int rc = take_opts("status", argc, argv, names, vals, flags, flagv);
+    if (rc)
+        return rc;
+    if (vals[0] && vals[1]) {
+        fprintf(stderr, "sluice status: give --admin or --config, not both\n");
+        return 2;
+    }
+    if (vals[1]) {
+        struct err err = {0};
+        struct config *cfg = config_load(vals[1], &err);
+        if (cfg == NULL) {
+            fprintf(stderr, "sluice status: %s\n", err.msg);
+            return 1;
+        }
+        rc = daemon_status(cfg->admin.listen, flagv[0]);
+        config_free(cfg);
+        return rc;
+    }
+    return daemon_status(vals[0] ? vals[0] : "127.0.0.1:11112", flagv[0]);
+}
+
 static int cmd_config_doc(int argc, char **argv)
 {
     (void)argv;
@@ -638,6 +710,12 @@ int main(int argc, char **argv)
         return cmd_dump(argc - 2, argv + 2);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(argc - 2, argv + 2);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(argc - 2, argv + 2);
+    if (strcmp(cmd, "position") == 0)
+        return cmd_position(argc - 1, argv + 1);
     if (strcmp(cmd, "config-doc") == 0)
         return cmd_config_doc(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

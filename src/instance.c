@@ -1,0 +1,1183 @@
+/*
+ * instance.c — one source server captured end to end (see instance.h for the states).
+ *
+ * The pipeline, all on the instance's own thread:
+ *   binlog_conn_next -> decoder_feed -> on_change (filters) -> sink_append on every sink
+ *   -> sink_write_batch (batch closed when the stream is idle, large or old) -> acks -> positions
+ *
+ * Positions. `committed` is the position just after the last complete transaction decoded
+ * (file:offset of the next event, GTID set including that transaction). When a batch is closed
+ * it is stamped with the `committed` of that moment; when every sink has acknowledged it, that
+ * position becomes `consumed` and is saved (at most every save_interval_ms, and at shutdown).
+ * INVARIANT: `consumed` only ever names a transaction boundary whose every change, and every
+ * change before it, is acknowledged by every sink. A restart resumes from `consumed`: nothing is
+ * lost, and what is repeated lies after the saved position (at-least-once). A reconnect within
+ * the process resumes from `committed` (what was read is already in the sinks' batches).
+ *
+ * Memory. Each change appended costs its text size; the cost of unacknowledged batches is the
+ * instance's in-flight bytes. Above budget_mb the thread stops reading the socket and waits for
+ * acknowledgements (a slow sink pushes back to the server connection, never grows memory).
+ *
+ * The main thread reads the status under `mu` and stops the thread with the `stop` flag plus a
+ * shutdown(2) of the connection's socket, which makes a blocked read return at once.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "binlog_conn.h"
+#include "binlog_event.h"
+#include "bytes.h"
+#include "decoder.h"
+#include "instance.h"
+#include "lockfile.h"
+#include "log.h"
+#include "pos_store.h"
+#include "position.h"
+#include "position_find.h"
+#include "schema.h"
+#include "sink.h"
+#include "stream_pos.h"
+#include "table_map.h"
+#include "xmalloc.h"
+
+#define FAC "INST"
+
+/* A batch is closed when the stream is idle, or at these sizes / age. */
+#define BATCH_MAX_BYTES (4u << 20)
+#define BATCH_MAX_MS    200
+/* Waiting for acknowledgements at shutdown. */
+#define STOP_DRAIN_MS 10000
+/* Reconnect backoff. */
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+
+struct pending {
+    uint64_t id;
+    size_t cost;
+    bool has_pos;
+    struct position pos;
+    uint64_t schema_version; /* in force at pos */
+};
+
+struct sink_slot {
+    struct instance *in;
+    struct sink *sink;
+    uint64_t acked; /* last batch id this sink acknowledged */
+};
+
+struct instance {
+    const struct config *cfg;
+    const struct config_instance *ic;
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    atomic_bool reopen;
+    atomic_bool watchdog_fired;
+
+    /* Shared with the main thread, under mu. */
+    pthread_mutex_t mu;
+    enum instance_state state;
+    char why[512];
+    int64_t since;   /* wall-clock seconds of the last state change */
+    int conn_fd;     /* the connection's socket, -1 when none */
+    struct position st_parsed, st_consumed;
+    uint32_t last_event_ts;
+    bool caught_up;
+    uint64_t n_events, n_rows;
+    size_t st_inflight;
+
+    /* Thread-private. */
+    int lock_fd;
+    struct pos_store *store;
+    struct pos_store_record rec;
+    bool have_rec;
+    struct sink_slot *slots;
+    size_t nslots;
+    struct schema *schema;
+    struct decoder *dec;
+    struct binlog_conn *conn;
+    struct stream_pos sp;
+    char server_uuid[37];
+    uint32_t server_id;
+    char server_version[128];
+    bool server_mariadb;
+    bool identity_changed; /* the server is another than the stored one: resume by GTID */
+    uint64_t cur_offset;   /* offset of the event being decoded */
+    uint64_t stream_last_ms, stream_end_ms; /* last event / end of the last stream() */
+
+    struct position committed; /* after the last complete transaction decoded */
+    struct position consumed;  /* after the last transaction every sink acknowledged */
+    uint64_t committed_schema; /* schema version in force at committed / consumed */
+    uint64_t consumed_schema;
+    bool in_txn;
+    bool dirty;               /* consumed moved since the last save */
+    uint64_t last_save_ms;
+
+    uint64_t next_batch;      /* id of the batch being filled */
+    size_t batch_cost;
+    size_t batch_changes;
+    uint64_t batch_started_ms;
+    bool batch_commit;        /* a transaction ended in this batch */
+    struct pending *pend;     /* closed, unacknowledged batches, oldest first */
+    size_t npend, cappend;
+    size_t inflight;          /* cost of closed unacknowledged batches + the open one */
+
+    struct err fail;          /* the error that ends the current connection / instance */
+    bool fail_fatal;
+    _Atomic uint64_t last_event_ms; /* monotonic ms of the last event (0: not streaming) */
+    const struct table_map *filter_tm; /* last table-map pointer the filter decided on */
+    bool filter_keep;
+    struct change_col *drop_buf;
+    size_t drop_cap;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const char *instance_state_name(enum instance_state s)
+{
+    switch (s) {
+    case INSTANCE_STARTING:
+        return "starting";
+    case INSTANCE_STREAMING:
+        return "streaming";
+    case INSTANCE_RECONNECTING:
+        return "reconnecting";
+    case INSTANCE_STALLED:
+        return "stalled";
+    case INSTANCE_FAILED:
+        return "failed";
+    case INSTANCE_STOPPED:
+        return "stopped";
+    }
+    return "unknown";
+}
+
+/* Moves to state s, logging the change once (old -> new, with why when given). */
+static void set_state(struct instance *in, enum instance_state s, const char *why)
+{
+    pthread_mutex_lock(&in->mu);
+    enum instance_state old = in->state;
+    bool changed = old != s || (why && strcmp(why, in->why) != 0);
+    in->state = s;
+    snprintf(in->why, sizeof(in->why), "%s", why ? why : "");
+    if (old != s)
+        in->since = time(NULL);
+    pthread_mutex_unlock(&in->mu);
+    if (!changed)
+        return;
+    if (s == INSTANCE_FAILED)
+        log_error(FAC, in->ic->name, "%s -> %s: %s", instance_state_name(old),
+                  instance_state_name(s), why ? why : "");
+    else if (s == INSTANCE_STALLED || s == INSTANCE_RECONNECTING)
+        log_warn(FAC, in->ic->name, "%s -> %s%s%s", instance_state_name(old),
+                 instance_state_name(s), why && *why ? ": " : "", why ? why : "");
+    else
+        log_info(FAC, in->ic->name, "%s -> %s%s%s", instance_state_name(old),
+                 instance_state_name(s), why && *why ? ": " : "", why ? why : "");
+}
+
+static void set_conn_fd(struct instance *in, int fd)
+{
+    pthread_mutex_lock(&in->mu);
+    in->conn_fd = fd;
+    pthread_mutex_unlock(&in->mu);
+}
+
+/* Copies the thread's positions and counters into the status fields. */
+static void publish(struct instance *in)
+{
+    pthread_mutex_lock(&in->mu);
+    position_copy(&in->st_parsed, &in->committed);
+    position_copy(&in->st_consumed, &in->consumed);
+    in->st_inflight = in->inflight;
+    pthread_mutex_unlock(&in->mu);
+}
+
+/* ---- sinks and acknowledgements ----------------------------------------------------------- */
+
+static void on_ack(uint64_t batch_id, size_t bytes, void *opaque)
+{
+    (void)bytes;
+    struct sink_slot *slot = opaque;
+    if (batch_id > slot->acked)
+        slot->acked = batch_id;
+}
+
+/* Retires every batch all sinks acknowledged; moves `consumed`. */
+static void retire(struct instance *in)
+{
+    uint64_t min = UINT64_MAX;
+    for (size_t i = 0; i < in->nslots; i++)
+        if (in->slots[i].acked < min)
+            min = in->slots[i].acked;
+    size_t k = 0;
+    while (k < in->npend && in->pend[k].id <= min) {
+        struct pending *p = &in->pend[k];
+        in->inflight -= p->cost < in->inflight ? p->cost : in->inflight;
+        if (p->has_pos) {
+            position_copy(&in->consumed, &p->pos);
+            in->consumed_schema = p->schema_version;
+            in->dirty = true;
+        }
+        position_free(&p->pos);
+        k++;
+    }
+    if (k) {
+        memmove(in->pend, in->pend + k, (in->npend - k) * sizeof(*in->pend));
+        in->npend -= k;
+    }
+}
+
+/* Closes the open batch (even when empty but a transaction ended in it: its position must
+ * still travel through the acknowledgements). */
+static int close_batch(struct instance *in, struct err *err)
+{
+    if (in->batch_changes == 0 && !in->batch_commit)
+        return 0;
+    if (in->npend == in->cappend) {
+        in->cappend = in->cappend ? in->cappend * 2 : 16;
+        in->pend = xrealloc(in->pend, in->cappend * sizeof(*in->pend));
+    }
+    struct pending *p = &in->pend[in->npend++];
+    memset(p, 0, sizeof(*p));
+    p->id = in->next_batch;
+    p->cost = in->batch_cost;
+    p->has_pos = in->batch_commit;
+    position_init(&p->pos);
+    if (p->has_pos) {
+        position_copy(&p->pos, &in->committed);
+        p->schema_version = in->committed_schema;
+    }
+    uint64_t id = in->next_batch++;
+    in->batch_cost = 0;
+    in->batch_changes = 0;
+    in->batch_commit = false;
+    for (size_t i = 0; i < in->nslots; i++) {
+        int rc = sink_write_batch(in->slots[i].sink, id, err);
+        if (rc)
+            return rc;
+    }
+    retire(in);
+    return 0;
+}
+
+static int poll_sinks(struct instance *in, int timeout_ms, struct err *err)
+{
+    for (size_t i = 0; i < in->nslots; i++) {
+        int rc = sink_poll(in->slots[i].sink, i == 0 ? timeout_ms : 0, err);
+        if (rc)
+            return rc;
+    }
+    retire(in);
+    return 0;
+}
+
+/* Saves positions when they moved and the interval passed (or force). */
+static int save_positions(struct instance *in, bool force, struct err *err)
+{
+    uint64_t now = now_ms();
+    if (!in->dirty || (!force && now - in->last_save_ms < in->ic->positions.save_interval_ms))
+        return 0;
+    position_copy(&in->rec.consumed, &in->consumed);
+    position_copy(&in->rec.parsed, &in->committed);
+    snprintf(in->rec.server_uuid, sizeof(in->rec.server_uuid), "%s", in->server_uuid);
+    in->rec.server_id = in->server_id;
+    snprintf(in->rec.server_version, sizeof(in->rec.server_version), "%s", in->server_version);
+    in->rec.schema_version = in->consumed_schema;
+    int rc = pos_store_save(in->store, &in->rec, err);
+    if (rc)
+        return rc;
+    in->have_rec = true;
+    in->dirty = false;
+    in->last_save_ms = now;
+    publish(in);
+    return 0;
+}
+
+/* Waits until the in-flight cost is under the budget (a slow sink pushes back here). */
+static int wait_budget(struct instance *in, struct err *err)
+{
+    size_t budget = (size_t)in->ic->budget_mb << 20;
+    uint64_t start = 0;
+    while (in->inflight > budget && !atomic_load(&in->stop)) {
+        if (start == 0)
+            start = now_ms();
+        int rc = poll_sinks(in, 100, err);
+        if (rc)
+            return rc;
+        if (now_ms() - start > in->ic->stall_timeout_ms && instance_state(in) != INSTANCE_STALLED) {
+            char why[200];
+            snprintf(why, sizeof(why),
+                     "sinks have not acknowledged %zu MiB for %u ms (budget %u MiB)",
+                     in->inflight >> 20, in->ic->stall_timeout_ms, in->ic->budget_mb);
+            set_state(in, INSTANCE_STALLED, why);
+        }
+    }
+    if (start && instance_state(in) == INSTANCE_STALLED)
+        set_state(in, INSTANCE_STREAMING, NULL);
+    return 0;
+}
+
+/* ---- filters -------------------------------------------------------------------------------- */
+
+static bool table_wanted(struct instance *in, const struct table_map *tm)
+{
+    if (tm == in->filter_tm)
+        return in->filter_keep;
+    char name[512];
+    snprintf(name, sizeof(name), "%s.%s", tm->db, tm->table);
+    bool keep = in->ic->filters.n_include == 0;
+    for (size_t i = 0; !keep && i < in->ic->filters.n_include; i++)
+        keep = regexec(&in->ic->filters.include[i].re, name, 0, NULL, 0) == 0;
+    for (size_t i = 0; keep && i < in->ic->filters.n_exclude; i++)
+        keep = regexec(&in->ic->filters.exclude[i].re, name, 0, NULL, 0) != 0;
+    in->filter_tm = tm;
+    in->filter_keep = keep;
+    return keep;
+}
+
+static const struct config_drop_columns *drop_list(struct instance *in, const struct table_map *tm)
+{
+    for (size_t i = 0; i < in->ic->filters.n_drop_columns; i++) {
+        const struct config_drop_columns *d = &in->ic->filters.drop_columns[i];
+        size_t dl = strlen(tm->db);
+        if (strncmp(d->table, tm->db, dl) == 0 && d->table[dl] == '.' &&
+            strcmp(d->table + dl + 1, tm->table) == 0)
+            return d;
+    }
+    return NULL;
+}
+
+static bool col_dropped(const struct config_drop_columns *d, const struct table_map *tm, uint32_t i)
+{
+    const char *name = i < tm->ncols ? tm->cols[i].name : NULL;
+    if (name == NULL)
+        return false;
+    for (size_t k = 0; k < d->n_columns; k++)
+        if (strcmp(d->columns[k], name) == 0)
+            return true;
+    return false;
+}
+
+/* Copies img without the dropped columns into buf (at offset *used). */
+static struct change_image drop_cols(struct instance *in,
+                                     const struct config_drop_columns *d,
+                                     const struct table_map *tm,
+                                     struct change_image img,
+                                     size_t *used)
+{
+    struct change_col *out = in->drop_buf + *used;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < img.ncols; i++)
+        if (!col_dropped(d, tm, img.cols[i].index))
+            out[n++] = img.cols[i];
+    *used += n;
+    return (struct change_image){out, n};
+}
+
+/* ---- the decoder's callbacks ---------------------------------------------------------------- */
+
+static int append_all(struct instance *in, const struct change *c)
+{
+    for (size_t i = 0; i < in->nslots; i++) {
+        int rc = sink_append(in->slots[i].sink, c, &in->fail);
+        if (rc)
+            return rc;
+    }
+    size_t cost = 64 + (c->sql ? c->sql_len : 0);
+    uint32_t ncols = c->before.ncols + c->after.ncols + c->partial.ncols;
+    if (ncols) {
+        /* The text arena holds this row's values (and sometimes earlier rows' too: bounded). */
+        cost += ncols * sizeof(struct change_col);
+        const struct change_image *imgs[] = {&c->before, &c->after, &c->partial};
+        for (int k = 0; k < 3; k++)
+            for (uint32_t j = 0; j < imgs[k]->ncols; j++)
+                cost += imgs[k]->cols[j].len;
+    }
+    in->batch_cost += cost;
+    in->inflight += cost;
+    if (in->batch_changes++ == 0)
+        in->batch_started_ms = now_ms();
+    return 0;
+}
+
+/* A transaction (or a statement outside one) ended with change c. */
+static int commit_boundary(struct instance *in, const struct change *c)
+{
+    if (position_set_file(&in->committed, c->file, &in->fail))
+        return ERR_INSTANCE;
+    in->committed.offset = c->next_pos;
+    in->committed.ts = c->ts;
+    if (c->gtid && position_gtid_add(&in->committed.gtid, c->gtid, &in->fail)) {
+        /* A GTID of the other flavour than the stored set (a MySQL set restored against a
+         * MariaDB server): restart the set from this transaction. */
+        position_gtid_free(&in->committed.gtid);
+        if (position_gtid_add(&in->committed.gtid, c->gtid, &in->fail))
+            return ERR_INSTANCE;
+    }
+    if (in->schema)
+        in->committed_schema = schema_version(in->schema);
+    in->batch_commit = true;
+    in->in_txn = false;
+    return 0;
+}
+
+static int on_change(const struct change *c, void *opaque)
+{
+    struct instance *in = opaque;
+    unsigned ev = in->ic->filters.events;
+    switch (c->kind) {
+    case CHANGE_GTID:
+        in->in_txn = true; /* the event group has begun: no boundary until it ends */
+        return 0;
+    case CHANGE_BEGIN:
+        in->in_txn = true;
+        return 0;
+    case CHANGE_COMMIT:
+    case CHANGE_ROLLBACK:
+        return commit_boundary(in, c);
+    case CHANGE_DDL: {
+        if (in->schema) {
+            int r = schema_apply_query(in->schema, c->db, c->sql, c->sql_len, c->file, c->pos,
+                                       &in->fail);
+            if (r < 0)
+                return r;
+            if (r > 0) {
+                decoder_forget_tables(in->dec);
+                in->filter_tm = NULL;
+            }
+        }
+        bool is_stmt = c->sql_len >= 5 && strncasecmp(c->sql, "BEGIN", 5) == 0;
+        if (!is_stmt && (ev & CONFIG_EVENT_DDL)) {
+            int r = append_all(in, c);
+            if (r)
+                return r;
+        }
+        if (!in->in_txn)
+            return commit_boundary(in, c);
+        return 0;
+    }
+    case CHANGE_INSERT:
+    case CHANGE_UPDATE:
+    case CHANGE_DELETE: {
+        unsigned bit = c->kind == CHANGE_INSERT   ? CONFIG_EVENT_INSERT
+                       : c->kind == CHANGE_UPDATE ? CONFIG_EVENT_UPDATE
+                                                  : CONFIG_EVENT_DELETE;
+        pthread_mutex_lock(&in->mu);
+        in->n_rows++;
+        pthread_mutex_unlock(&in->mu);
+        if (!(ev & bit) || (c->tmap && !table_wanted(in, c->tmap)))
+            return 0;
+        const struct config_drop_columns *d =
+            c->tmap && in->ic->filters.n_drop_columns ? drop_list(in, c->tmap) : NULL;
+        if (d == NULL)
+            return append_all(in, c);
+        size_t need = (size_t)c->before.ncols + c->after.ncols + c->partial.ncols;
+        if (need > in->drop_cap) {
+            in->drop_cap = need;
+            in->drop_buf = xrealloc(in->drop_buf, need * sizeof(*in->drop_buf));
+        }
+        struct change f = *c;
+        size_t used = 0;
+        f.before = drop_cols(in, d, c->tmap, c->before, &used);
+        f.after = drop_cols(in, d, c->tmap, c->after, &used);
+        f.partial = drop_cols(in, d, c->tmap, c->partial, &used);
+        return append_all(in, &f);
+    }
+    }
+    return 0;
+}
+
+static int on_table_map(struct table_map *tm, void *opaque, struct err *err)
+{
+    struct instance *in = opaque;
+    schema_set_position(in->schema, in->sp.file, in->cur_offset);
+    return schema_table_map(tm, in->schema, err);
+}
+
+static void on_warn(const char *msg, void *opaque)
+{
+    struct instance *in = opaque;
+    log_warn("BINLOG", in->ic->name, "%s", msg);
+}
+
+/* ---- start-up ---------------------------------------------------------------------------- */
+
+static void conn_opts(struct instance *in, struct binlog_conn_opts *o, const char *password)
+{
+    binlog_conn_opts_init(o);
+    o->host = in->ic->source.host;
+    o->port = in->ic->source.port;
+    o->user = in->ic->source.user;
+    o->password = password;
+    o->server_id = in->ic->source.server_id;
+    o->heartbeat_ms = in->ic->source.heartbeat_ms;
+#ifdef BINLOG_CONN_HAS_TLS
+    o->tls_mode = (int)in->ic->source.tls.mode;
+    o->tls_ca = in->ic->source.tls.ca;
+    o->tls_cert = in->ic->source.tls.cert;
+    o->tls_key = in->ic->source.tls.key;
+#endif
+    o->warn = on_warn;
+    o->opaque = in;
+}
+
+static int open_store(struct instance *in, struct err *err)
+{
+    const struct config_instance *ic = in->ic;
+    struct pos_store_param params[4];
+    size_t n = 0;
+    if (ic->positions.store == CONFIG_STORE_FILE) {
+        params[n++] = (struct pos_store_param){"dir", ic->positions.dir};
+    } else {
+        params[n++] = (struct pos_store_param){"servers", ic->positions.servers};
+        params[n++] = (struct pos_store_param){"root", ic->positions.root};
+        params[n++] = (struct pos_store_param){"cluster", ic->positions.cluster};
+    }
+    struct pos_store_conf conf = {ic->name, params, n};
+    if (ic->positions.store == CONFIG_STORE_FILE && lockfile_mkdirs(ic->positions.dir, err))
+        return ERR_POS_STORE;
+    in->store = pos_store_open(config_store_name(ic->positions.store), &conf, err);
+    if (in->store == NULL)
+        return ERR_POS_STORE;
+    int rc = pos_store_load(in->store, &in->rec, err);
+    if (rc < 0)
+        return rc;
+    in->have_rec = rc == POS_STORE_LOADED;
+    if (in->have_rec) {
+        position_copy(&in->consumed, &in->rec.consumed);
+        position_copy(&in->committed, &in->rec.consumed);
+        in->consumed_schema = in->committed_schema = in->rec.schema_version;
+    }
+    return 0;
+}
+
+static int open_sinks(struct instance *in, struct err *err)
+{
+    in->nslots = in->ic->n_sinks;
+    in->slots = xcalloc(in->nslots, sizeof(*in->slots));
+    for (size_t i = 0; i < in->nslots; i++) {
+        in->slots[i].in = in;
+        struct sink_conf sc = {in->ic->name, &in->ic->sinks[i], on_ack, &in->slots[i]};
+        in->slots[i].sink = sink_open(&sc, err);
+        if (in->slots[i].sink == NULL)
+            return ERR_SINK;
+    }
+    return 0;
+}
+
+static int open_schema(struct instance *in, const char *password, struct err *err)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/%s/schema", in->cfg->data_dir, in->ic->name);
+    struct schema_conn sc = {in->ic->source.host, in->ic->source.port, in->ic->source.user,
+                             password};
+    in->schema = schema_open(dir, &sc, err);
+    if (in->schema == NULL)
+        return ERR_SCHEMA;
+    return schema_load(in->schema, in->have_rec ? in->rec.schema_version : 0, err);
+}
+
+static void schema_warn(const char *msg, void *opaque)
+{
+    struct instance *in = opaque;
+    log_warn("SCHEMA", in->ic->name, "%s", msg);
+}
+
+/* Where the first connection starts when nothing is stored: fills in->committed from the
+ * config's `start:`. */
+static int initial_position(struct instance *in, const struct binlog_conn_opts *co, struct err *err)
+{
+    const struct config_start *st = &in->ic->start;
+    struct position *p = &in->committed;
+    switch (st->kind) {
+    case CONFIG_START_EARLIEST:
+        return position_find_earliest(co, p, err);
+    case CONFIG_START_LATEST:
+        return position_find_latest(co, p, err);
+    case CONFIG_START_FILE_POS:
+        if (position_set_file(p, st->file, err))
+            return ERR_INSTANCE;
+        p->offset = st->pos;
+        return 0;
+    case CONFIG_START_GTID_MARIADB:
+        return position_gtid_parse(&p->gtid, st->text, err);
+    case CONFIG_START_GTID_MYSQL:
+        return err_set(err, ERR_INSTANCE,
+                       "start: a MySQL GTID set needs COM_BINLOG_DUMP_GTID, which this build does "
+                       "not send yet; start at a file:pos (SHOW BINARY LOG STATUS) instead");
+    case CONFIG_START_TIMESTAMP: {
+        struct position_find_stats fs;
+        memset(&fs, 0, sizeof(fs));
+        int rc = position_find_by_time(co, st->timestamp, p, &fs, err);
+        if (rc)
+            return rc;
+        log_info(FAC, in->ic->name, "start %s resolved to %s:%llu", st->text, p->file,
+                 (unsigned long long)p->offset);
+        return 0;
+    }
+    }
+    return 0;
+}
+
+/* Opens a connection at in->committed (or where `start:` says on a first run), checks the
+ * server's identity against the stored one. */
+static int connect_source(struct instance *in, const char *password, bool first, struct err *err)
+{
+    struct binlog_conn_opts co;
+    conn_opts(in, &co, password);
+    if (first && position_is_empty(&in->committed)) {
+        int rc = initial_position(in, &co, err);
+        if (rc)
+            return rc;
+        position_copy(&in->consumed, &in->committed);
+    }
+    struct strbuf gtid = {0};
+    const struct position *p = &in->committed;
+    bool by_gtid = false;
+    if (p->gtid.flavor == POSITION_GTID_MARIADB && !position_gtid_is_empty(&p->gtid) &&
+        (p->file[0] == '\0' || in->identity_changed)) {
+        position_gtid_format(&p->gtid, &gtid);
+        co.gtid = gtid.buf;
+        by_gtid = true;
+    } else if (p->file[0]) {
+        co.start_file = p->file;
+        co.start_pos = p->offset ? p->offset : 4;
+    } else if (!position_gtid_is_empty(&p->gtid)) {
+        strbuf_free(&gtid);
+        return err_set(err, ERR_INSTANCE,
+                       "the stored position is a MySQL GTID set without a file: this build "
+                       "cannot resume from it; run sluice position reset --instance %s --file F "
+                       "--pos P",
+                       in->ic->name);
+    }
+    in->conn = binlog_conn_open(&co, err);
+    strbuf_free(&gtid);
+    if (in->conn == NULL)
+        return err->code ? err->code : ERR_BINLOG_CONNECT;
+
+    uint32_t sid = 0;
+    const char *uuid = NULL, *version = NULL;
+    bool mariadb = false;
+#ifdef BINLOG_CONN_HAS_TLS
+    binlog_conn_identity(in->conn, &sid, &uuid, &version, &mariadb);
+#else
+    uuid = "";
+    version = "";
+    mariadb = true;
+#endif
+    /* The identity check: a position is a place in one server's binlog. */
+    bool stored = in->have_rec && (in->rec.server_id != 0 || in->rec.server_uuid[0]);
+    bool same = !stored || (in->rec.server_uuid[0] ? strcmp(in->rec.server_uuid, uuid) == 0
+                                                   : in->rec.server_id == sid);
+    if (!same && !in->identity_changed) {
+        if (!position_gtid_is_empty(&in->committed.gtid) && mariadb) {
+            log_warn(FAC, in->ic->name,
+                     "source server changed (server_id %u uuid \"%s\" -> server_id %u uuid "
+                     "\"%s\"): resuming by GTID %s",
+                     in->rec.server_id, in->rec.server_uuid, sid, uuid ? uuid : "", "set");
+            in->identity_changed = true;
+            binlog_conn_close(in->conn);
+            in->conn = NULL;
+            return connect_source(in, password, false, err);
+        }
+        binlog_conn_close(in->conn);
+        in->conn = NULL;
+        return err_set(err, ERR_INSTANCE_IDENTITY,
+                       "the stored position belongs to server_id %u%s%s%s, but %s:%u is server_id "
+                       "%u%s%s%s and the position has no GTID to resume by; if the change is "
+                       "intended, run: sluice position reset --instance %s --earliest|--latest|"
+                       "--timestamp T",
+                       in->rec.server_id, in->rec.server_uuid[0] ? " (uuid " : "",
+                       in->rec.server_uuid, in->rec.server_uuid[0] ? ")" : "",
+                       in->ic->source.host, in->ic->source.port, sid, uuid && *uuid ? " (uuid " : "",
+                       uuid ? uuid : "", uuid && *uuid ? ")" : "", in->ic->name);
+    }
+    in->server_id = sid;
+    snprintf(in->server_uuid, sizeof(in->server_uuid), "%s", uuid ? uuid : "");
+    snprintf(in->server_version, sizeof(in->server_version), "%s", version ? version : "");
+    in->server_mariadb = mariadb;
+    (void)by_gtid;
+
+    struct decoder_opts o;
+    decoder_opts_init(&o);
+    o.all_events = true;
+    o.follow_rotate = true;
+    o.checksum_before_fde = binlog_conn_has_checksum(in->conn);
+    o.emit = on_change;
+    o.warn = on_warn;
+    o.on_table_map = in->schema ? on_table_map : NULL;
+    o.opaque = in;
+    decoder_free(in->dec);
+    in->dec = decoder_new(&o);
+    stream_pos_free(&in->sp);
+    stream_pos_init(&in->sp, binlog_conn_start_file(in->conn), binlog_conn_start_pos(in->conn),
+                    o.checksum_before_fde);
+    decoder_set_file(in->dec, in->sp.file);
+    in->in_txn = false;
+    in->filter_tm = NULL;
+    set_conn_fd(in, binlog_conn_fd(in->conn));
+    return 0;
+}
+
+/* ---- the stream ---------------------------------------------------------------------------- */
+
+/* True when the connection's socket has nothing waiting: the stream has caught up. */
+static bool socket_idle(int fd)
+{
+    if (fd < 0)
+        return true;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 0;
+}
+
+/* Reads and dispatches events until the connection ends, stop is asked, or an error. Returns 0
+ * when stopped, or a negative code with in->fail filled. */
+static int stream(struct instance *in)
+{
+    struct err *err = &in->fail;
+    int fd = binlog_conn_fd(in->conn);
+    in->stream_last_ms = now_ms();
+    atomic_store(&in->last_event_ms, in->stream_last_ms);
+    for (;;) {
+        if (atomic_load(&in->stop))
+            return 0;
+        if (atomic_exchange(&in->reopen, false))
+            for (size_t i = 0; i < in->nslots; i++)
+                sink_reopen(in->slots[i].sink);
+        int rc = wait_budget(in, err);
+        if (rc)
+            return rc;
+        /* Close the batch when the stream is idle, or the batch is large or old. */
+        bool idle = socket_idle(fd);
+        if ((in->batch_changes || in->batch_commit) &&
+            (idle || in->batch_cost >= BATCH_MAX_BYTES ||
+             now_ms() - in->batch_started_ms >= BATCH_MAX_MS)) {
+            rc = close_batch(in, err);
+            if (rc)
+                return rc;
+        }
+        if (idle && !in->in_txn && in->sp.file[0] &&
+            (in->sp.pos != in->committed.offset || strcmp(in->sp.file, in->committed.file) != 0)) {
+            /* Caught up between transactions: what followed the last commit (a checkpoint, a
+             * rotation) is passed too, so consumed reaches the server's end. */
+            if (position_set_file(&in->committed, in->sp.file, err))
+                return ERR_INSTANCE;
+            in->committed.offset = in->sp.pos;
+            in->batch_commit = true;
+            rc = close_batch(in, err);
+            if (rc)
+                return rc;
+        }
+        if (idle) {
+            rc = poll_sinks(in, 0, err);
+            if (rc)
+                return rc;
+            rc = save_positions(in, false, err);
+            if (rc)
+                return rc;
+            publish(in);
+            pthread_mutex_lock(&in->mu);
+            in->caught_up = true;
+            pthread_mutex_unlock(&in->mu);
+        }
+        const uint8_t *ev;
+        size_t len;
+        rc = binlog_conn_next(in->conn, &ev, &len, err);
+        if (rc == 0)
+            return err_set(err, ERR_BINLOG_STREAM, "the server ended the binlog stream");
+        if (rc < 0)
+            return rc;
+        in->stream_last_ms = now_ms();
+        atomic_store(&in->last_event_ms, in->stream_last_ms);
+        in->cur_offset = stream_pos_offset(&in->sp, ev, len);
+        rc = decoder_feed(in->dec, ev, len, in->cur_offset, err);
+        if (rc)
+            return rc;
+        stream_pos_advance(&in->sp, ev, len, decoder_has_checksum(in->dec));
+        pthread_mutex_lock(&in->mu);
+        in->n_events++;
+        if (len >= BINLOG_HEADER_LEN && le32(ev) != 0)
+            in->last_event_ts = le32(ev);
+        in->caught_up = false;
+        pthread_mutex_unlock(&in->mu);
+        if (instance_state(in) != INSTANCE_STREAMING)
+            set_state(in, INSTANCE_STREAMING, NULL);
+    }
+}
+
+/* Closes the open batch and waits (bounded) until every sink acknowledged everything, then
+ * saves positions. Used at stop and before giving up. */
+static void drain(struct instance *in)
+{
+    struct err err = {0};
+    if (close_batch(in, &err)) {
+        log_error(FAC, in->ic->name, "could not write the last batch: %s", err.msg);
+        return;
+    }
+    uint64_t start = now_ms();
+    while (in->npend && now_ms() - start < STOP_DRAIN_MS) {
+        if (poll_sinks(in, 100, &err)) {
+            log_error(FAC, in->ic->name, "sink error while stopping: %s", err.msg);
+            break;
+        }
+    }
+    if (in->npend)
+        log_warn(FAC, in->ic->name,
+                 "%zu batch(es) not acknowledged at stop: they will be sent again after restart",
+                 in->npend);
+    if (save_positions(in, true, &err))
+        log_error(FAC, in->ic->name, "could not save positions: %s", err.msg);
+    else if (in->have_rec)
+        log_info(FAC, in->ic->name, "positions saved: consumed %s:%llu", in->consumed.file,
+                 (unsigned long long)in->consumed.offset);
+}
+
+static void close_conn(struct instance *in)
+{
+    set_conn_fd(in, -1);
+    binlog_conn_close(in->conn);
+    in->conn = NULL;
+}
+
+/* Sleeps ms in small steps; returns early (true) when stop is asked. */
+static bool sleep_or_stop(struct instance *in, uint64_t ms)
+{
+    uint64_t end = now_ms() + ms;
+    while (!atomic_load(&in->stop)) {
+        uint64_t now = now_ms();
+        if (now >= end)
+            return false;
+        uint64_t step = end - now < 100 ? end - now : 100;
+        struct timespec ts = {0, (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
+/* The message of a failure, with the place in the binlog when known. */
+static void fail_instance(struct instance *in, const struct err *err)
+{
+    char why[512];
+    if (err->code == ERR_BINLOG_PURGED)
+        snprintf(why, sizeof(why),
+                 "%s; the stored position is %s:%llu; to go on from the oldest binlog the server "
+                 "has (losing what was purged), run with the daemon stopped: sluice position "
+                 "reset --config %s --instance %s --earliest (or --timestamp 'YYYY-MM-DD "
+                 "HH:MM:SS')",
+                 err->msg, in->committed.file, (unsigned long long)in->committed.offset,
+                 in->cfg->path, in->ic->name);
+    else if (in->sp.file && in->sp.file[0] && err->code <= ERR_DECODE &&
+             err->code > ERR_SINK - 100)
+        snprintf(why, sizeof(why), "%s (at %s:%llu)", err->msg, in->sp.file,
+                 (unsigned long long)in->cur_offset);
+    else
+        snprintf(why, sizeof(why), "%s", err->msg);
+    set_state(in, INSTANCE_FAILED, why);
+}
+
+/* A connection-level error that a new connection may cure. */
+static bool retriable(const struct err *err)
+{
+    if (err->retriable)
+        return true;
+    return err->code == ERR_BINLOG_STREAM || err->code == ERR_BINLOG_CONNECT ||
+           err->code == ERR_SCHEMA_SOURCE;
+}
+
+static void *run(void *arg)
+{
+    struct instance *in = arg;
+    const char *name = in->ic->name;
+    struct err err = {0};
+    char *password = NULL;
+    char lock[4096];
+    snprintf(lock, sizeof(lock), "%s/%s/lock", in->cfg->data_dir, name);
+    in->lock_fd = lockfile_acquire(lock, &err);
+    if (in->lock_fd < 0)
+        goto failed;
+    password = config_read_password(in->ic, &err);
+    if (password == NULL)
+        goto failed;
+    if (open_store(in, &err) || open_sinks(in, &err) || open_schema(in, password, &err))
+        goto failed;
+    schema_set_warn(in->schema, schema_warn, in);
+    publish(in);
+
+    uint64_t backoff = BACKOFF_MIN_MS;
+    bool first = true;
+    while (!atomic_load(&in->stop)) {
+        err_clear(&in->fail);
+        int rc = connect_source(in, password, first, &in->fail);
+        if (rc == 0) {
+            first = false;
+            log_info(FAC, name, "connected to %s:%u (server_id %u%s%s) at %s:%llu",
+                     in->ic->source.host, in->ic->source.port, in->server_id,
+                     in->server_uuid[0] ? ", uuid " : "", in->server_uuid, in->sp.file,
+                     (unsigned long long)in->sp.pos);
+            set_state(in, INSTANCE_STREAMING, NULL);
+            backoff = BACKOFF_MIN_MS;
+            uint64_t t0 = now_ms();
+            rc = stream(in);
+            in->stream_end_ms = now_ms();
+            if (now_ms() - t0 > 10000)
+                backoff = BACKOFF_MIN_MS;
+            close_conn(in);
+            if (rc == 0)
+                break; /* stop asked */
+            if (atomic_exchange(&in->watchdog_fired, false))
+                err_set(&in->fail, ERR_BINLOG_STREAM,
+                        "no event for %u ms and heartbeats are off (source.heartbeat_ms 0)",
+                        in->ic->stall_timeout_ms);
+            /* What was read went to the sinks: hand it over before reconnecting. */
+            struct err e2 = {0};
+            if (close_batch(in, &e2) || poll_sinks(in, 0, &e2)) {
+                err = e2;
+                goto failed;
+            }
+        }
+        if (atomic_load(&in->stop))
+            break;
+        if (!retriable(&in->fail)) {
+            err = in->fail;
+            goto failed;
+        }
+        bool stalled = rc != 0 && !first && in->stream_end_ms - in->stream_last_ms >=
+                                                  in->ic->stall_timeout_ms;
+        char why[400];
+        snprintf(why, sizeof(why), "%s; retrying in %llu ms", in->fail.msg,
+                 (unsigned long long)backoff);
+        set_state(in, stalled ? INSTANCE_STALLED : INSTANCE_RECONNECTING, why);
+        if (sleep_or_stop(in, backoff))
+            break;
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+        if (stalled)
+            set_state(in, INSTANCE_RECONNECTING, why);
+    }
+    drain(in);
+    set_state(in, INSTANCE_STOPPED, NULL);
+    goto done;
+
+failed:
+    if (in->slots)
+        drain(in);
+    fail_instance(in, &err);
+    /* A failed instance keeps its state visible until the daemon stops. */
+    while (!atomic_load(&in->stop))
+        sleep_or_stop(in, 1000);
+done:
+    if (password) {
+        memset(password, 0, strlen(password));
+        free(password);
+    }
+    publish(in);
+    return NULL;
+}
+
+/* ---- the main thread's side ---------------------------------------------------------------- */
+
+struct instance *instance_new(const struct config *cfg, const struct config_instance *ic)
+{
+    struct instance *in = xcalloc(1, sizeof(*in));
+    in->cfg = cfg;
+    in->ic = ic;
+    pthread_mutex_init(&in->mu, NULL);
+    in->state = INSTANCE_STARTING;
+    in->since = time(NULL);
+    in->conn_fd = -1;
+    in->lock_fd = -1;
+    in->next_batch = 1;
+    position_init(&in->st_parsed);
+    position_init(&in->st_consumed);
+    position_init(&in->committed);
+    position_init(&in->consumed);
+    pos_store_record_init(&in->rec);
+    atomic_init(&in->stop, false);
+    atomic_init(&in->reopen, false);
+    atomic_init(&in->watchdog_fired, false);
+    atomic_init(&in->last_event_ms, 0);
+    return in;
+}
+
+int instance_start(struct instance *in, struct err *err)
+{
+    int rc = pthread_create(&in->thread, NULL, run, in);
+    if (rc)
+        return err_set(err, ERR_INSTANCE, "instance \"%s\": could not start its thread: %s",
+                       in->ic->name, strerror(rc));
+    in->started = true;
+    return 0;
+}
+
+void instance_request_stop(struct instance *in)
+{
+    atomic_store(&in->stop, true);
+    pthread_mutex_lock(&in->mu);
+    if (in->conn_fd >= 0)
+        shutdown(in->conn_fd, SHUT_RDWR);
+    pthread_mutex_unlock(&in->mu);
+}
+
+void instance_watchdog(struct instance *in)
+{
+    if (in->ic->source.heartbeat_ms != 0)
+        return; /* the connection's read timeout (3 heartbeat periods) does this job */
+    uint64_t last = atomic_load(&in->last_event_ms);
+    if (last == 0 || now_ms() - last < in->ic->stall_timeout_ms)
+        return;
+    pthread_mutex_lock(&in->mu);
+    bool streaming = in->state == INSTANCE_STREAMING && in->conn_fd >= 0;
+    if (streaming) {
+        atomic_store(&in->watchdog_fired, true);
+        atomic_store(&in->last_event_ms, 0);
+        shutdown(in->conn_fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&in->mu);
+}
+
+void instance_request_reopen(struct instance *in)
+{
+    atomic_store(&in->reopen, true);
+}
+
+void instance_join(struct instance *in)
+{
+    if (in->started) {
+        pthread_join(in->thread, NULL);
+        in->started = false;
+    }
+}
+
+void instance_free(struct instance *in)
+{
+    if (in == NULL)
+        return;
+    for (size_t i = 0; i < in->nslots; i++)
+        sink_close(in->slots[i].sink);
+    free(in->slots);
+    for (size_t i = 0; i < in->npend; i++)
+        position_free(&in->pend[i].pos);
+    free(in->pend);
+    free(in->drop_buf);
+    decoder_free(in->dec);
+    binlog_conn_close(in->conn);
+    stream_pos_free(&in->sp);
+    schema_free(in->schema);
+    pos_store_close(in->store);
+    pos_store_record_free(&in->rec);
+    lockfile_release(in->lock_fd);
+    position_free(&in->st_parsed);
+    position_free(&in->st_consumed);
+    position_free(&in->committed);
+    position_free(&in->consumed);
+    pthread_mutex_destroy(&in->mu);
+    free(in);
+}
+
+enum instance_state instance_state(struct instance *in)
+{
+    pthread_mutex_lock(&in->mu);
+    enum instance_state s = in->state;
+    pthread_mutex_unlock(&in->mu);
+    return s;
+}
+
+static void position_json(const struct position *p, struct strbuf *out)
+{
+    strbuf_appends(out, "{\"file\":");
+    strbuf_append_json_str(out, p->file, strlen(p->file));
+    strbuf_appends(out, ",\"offset\":");
+    strbuf_append_u64(out, p->offset);
+    struct strbuf g = {0};
+    position_gtid_format(&p->gtid, &g);
+    strbuf_appends(out, ",\"gtid\":");
+    strbuf_append_json_str(out, g.buf ? g.buf : "", g.len);
+    strbuf_free(&g);
+    strbuf_appends(out, ",\"ts\":");
+    strbuf_append_u64(out, p->ts);
+    strbuf_appendc(out, '}');
+}
+
+void instance_status_json(struct instance *in, struct strbuf *out)
+{
+    pthread_mutex_lock(&in->mu);
+    strbuf_appends(out, "{\"name\":");
+    strbuf_append_json_str(out, in->ic->name, strlen(in->ic->name));
+    strbuf_appends(out, ",\"state\":\"");
+    strbuf_appends(out, instance_state_name(in->state));
+    strbuf_appends(out, "\",\"why\":");
+    strbuf_append_json_str(out, in->why, strlen(in->why));
+    strbuf_appends(out, ",\"since\":");
+    strbuf_append_u64(out, (uint64_t)in->since);
+    strbuf_appends(out, ",\"source\":");
+    char src[300];
+    snprintf(src, sizeof(src), "%s:%u", in->ic->source.host, in->ic->source.port);
+    strbuf_append_json_str(out, src, strlen(src));
+    strbuf_appends(out, ",\"parsed\":");
+    position_json(&in->st_parsed, out);
+    strbuf_appends(out, ",\"consumed\":");
+    position_json(&in->st_consumed, out);
+    int64_t lag = 0;
+    if (!in->caught_up && in->last_event_ts) {
+        lag = (int64_t)time(NULL) - (int64_t)in->last_event_ts;
+        if (lag < 0)
+            lag = 0;
+    }
+    strbuf_appends(out, ",\"lag_seconds\":");
+    strbuf_append_u64(out, (uint64_t)lag);
+    strbuf_appends(out, ",\"events\":");
+    strbuf_append_u64(out, in->n_events);
+    strbuf_appends(out, ",\"rows\":");
+    strbuf_append_u64(out, in->n_rows);
+    strbuf_appends(out, ",\"bytes_in_flight\":");
+    strbuf_append_u64(out, in->st_inflight);
+    strbuf_appendc(out, '}');
+    pthread_mutex_unlock(&in->mu);
+}
+
+void instance_status_text(struct instance *in, struct strbuf *out)
+{
+    pthread_mutex_lock(&in->mu);
+    char line[4096];
+    int64_t lag = 0;
+    if (!in->caught_up && in->last_event_ts) {
+        lag = (int64_t)time(NULL) - (int64_t)in->last_event_ts;
+        if (lag < 0)
+            lag = 0;
+    }
+    snprintf(line, sizeof(line),
+             "%s: %s since %lds ago, source %s:%u\n  consumed %s:%llu  parsed %s:%llu  lag %llds  "
+             "events %llu  rows %llu  in flight %zu bytes\n",
+             in->ic->name, instance_state_name(in->state), (long)(time(NULL) - in->since),
+             in->ic->source.host, in->ic->source.port,
+             in->st_consumed.file[0] ? in->st_consumed.file : "-",
+             (unsigned long long)in->st_consumed.offset,
+             in->st_parsed.file[0] ? in->st_parsed.file : "-",
+             (unsigned long long)in->st_parsed.offset, (long long)lag,
+             (unsigned long long)in->n_events, (unsigned long long)in->n_rows, in->st_inflight);
+    strbuf_appends(out, line);
+    if (!position_gtid_is_empty(&in->st_consumed.gtid)) {
+        strbuf_appends(out, "  consumed gtid ");
+        position_gtid_format(&in->st_consumed.gtid, out);
+        strbuf_appendc(out, '\n');
+    }
+    if (in->why[0]) {
+        strbuf_appends(out, "  why: ");
+        strbuf_appends(out, in->why);
+        strbuf_appendc(out, '\n');
+    }
+    pthread_mutex_unlock(&in->mu);
+}
