@@ -50,6 +50,7 @@ struct change {
     uint64_t next_pos; /* offset just past the event (position to resume after it) */
     uint32_t row;      /* row index within its rows event, 0-based */
     const char *gtid;  /* the transaction's GTID, NULL when none */
+    bool xa; /* BEGIN of an XA transaction (XA START ... XA PREPARE / XA COMMIT ONE PHASE) */
     bool has_xid;
     uint64_t xid;
     struct change_image before; /* UPDATE: old row; DELETE: the deleted row */

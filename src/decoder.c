@@ -570,6 +570,7 @@ static int do_query(struct decoder *d,
         if (!starts_with_ci(q, qlen, "BEGIN")) {
             c.sql = (const char *)q;
             c.sql_len = (uint32_t)qlen;
+            c.xa = true;
         }
         return emit(d, &c);
     }
@@ -735,6 +736,7 @@ static int do_maria_gtid(
         if (d->o.all_events) {
             struct change c;
             change_init(d, &c, CHANGE_BEGIN, ev);
+            c.xa = (flags & MARIA_FL_PREPARED_XA) != 0;
             return emit(d, &c);
         }
     }

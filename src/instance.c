@@ -67,6 +67,14 @@ struct pending {
     uint64_t schema_version; /* in force at pos */
 };
 
+/* A prepared XA transaction whose XA COMMIT / XA ROLLBACK has not been read yet. */
+struct xa_pending {
+    char xid[256];                   /* as the statements write it: X'..',X'..',N */
+    char file[POSITION_FILE_MAX + 1]; /* where its group is */
+    uint64_t start, end;             /* first event, and the XA PREPARE event */
+    struct position before;          /* the boundary before it: positions are held there */
+};
+
 struct sink_slot {
     struct instance *in;
     struct sink *sink;
@@ -137,6 +145,20 @@ struct instance {
     bool filter_keep;
     struct change_col *drop_buf;
     size_t drop_cap;
+
+    /* XA: rows of an XA group are held back until its outcome is known (see the XA banner). */
+    bool xa_group;            /* inside an XA START ... XA PREPARE / ONE PHASE group */
+    char xa_file[POSITION_FILE_MAX + 1];
+    uint64_t xa_start;        /* offset of the group's first event */
+    struct position xa_before; /* committed when the group began */
+    struct xa_pending *xa;    /* prepared, undecided; oldest first */
+    size_t nxa, capxa;
+    bool rereading;           /* on_change is fed by a re-read of a prepared group */
+    const char *password;     /* the source password, while run() holds it */
+    uint64_t reread_end;
+    const char *reread_at_file; /* the deciding XA COMMIT: file, offset */
+    uint64_t reread_at_pos;
+    uint32_t reread_row;
 };
 
 static uint64_t now_ms(void)
@@ -285,13 +307,29 @@ static int poll_sinks(struct instance *in, int timeout_ms, struct err *err)
     return 0;
 }
 
+/* True when a lies before b in the binlog (files compared by their numeric suffix). */
+static bool pos_before(const struct position *a, const struct position *b)
+{
+    const char *da = strrchr(a->file, '.'), *db = strrchr(b->file, '.');
+    unsigned long long na = da ? strtoull(da + 1, NULL, 10) : 0;
+    unsigned long long nb = db ? strtoull(db + 1, NULL, 10) : 0;
+    if (na != nb)
+        return na < nb;
+    return a->offset < b->offset;
+}
+
 /* Saves positions when they moved and the interval passed (or force). */
 static int save_positions(struct instance *in, bool force, struct err *err)
 {
     uint64_t now = now_ms();
     if (!in->dirty || (!force && now - in->last_save_ms < in->ic->positions.save_interval_ms))
         return 0;
-    position_copy(&in->rec.consumed, &in->consumed);
+    /* A prepared XA transaction not decided yet is re-read after a restart only when the
+     * saved position lies before it. */
+    if (in->nxa && pos_before(&in->xa[0].before, &in->consumed))
+        position_copy(&in->rec.consumed, &in->xa[0].before);
+    else
+        position_copy(&in->rec.consumed, &in->consumed);
     position_copy(&in->rec.parsed, &in->committed);
     snprintf(in->rec.server_uuid, sizeof(in->rec.server_uuid), "%s", in->server_uuid);
     in->rec.server_id = in->server_id;
@@ -435,20 +473,147 @@ static int commit_boundary(struct instance *in, const struct change *c)
     return 0;
 }
 
+static int reread_xa(struct instance *in,
+                     const char *file,
+                     uint64_t start,
+                     uint64_t end,
+                     const struct change *at);
+
+/* ---- XA --------------------------------------------------------------------------------------
+ * The rows of an XA transaction are written at XA PREPARE, and the decision (XA COMMIT or XA
+ * ROLLBACK, in a later event group) may come much later, after other transactions. Consumers
+ * must never see rolled-back rows as committed, so the rows of an XA group are not sent when
+ * read: at XA PREPARE the group's place is remembered; at XA COMMIT the group is read again from
+ * the server (a second, short dump connection) and its rows are sent then, in the committing
+ * transaction's place in the stream; at XA ROLLBACK it is forgotten. A one-phase XA COMMIT in the
+ * group itself is re-read the same way. The saved position never passes a prepared, undecided
+ * group: after a restart it is read again, so its decision is not missed. */
+
+/* The xid of an XA statement: what follows its keywords, without " ONE PHASE". */
+static void xa_xid(const char *sql, size_t len, const char *kw, char *out, size_t outsz)
+{
+    size_t k = strlen(kw);
+    size_t i = len >= k ? k : len;
+    while (i < len && sql[i] == ' ')
+        i++;
+    size_t n = len - i;
+    if (n >= 10 && strncasecmp(sql + len - 10, " ONE PHASE", 10) == 0)
+        n -= 10;
+    while (n && sql[i + n - 1] == ' ')
+        n--;
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, sql + i, n);
+    out[n] = '\0';
+}
+
+static bool sql_starts(const struct change *c, const char *kw)
+{
+    size_t k = strlen(kw);
+    return c->sql && c->sql_len >= k && strncasecmp(c->sql, kw, k) == 0;
+}
+
+static ssize_t xa_find(struct instance *in, const char *xid)
+{
+    for (size_t i = 0; i < in->nxa; i++)
+        if (strcmp(in->xa[i].xid, xid) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static void xa_forget(struct instance *in, size_t i)
+{
+    position_free(&in->xa[i].before);
+    memmove(in->xa + i, in->xa + i + 1, (in->nxa - i - 1) * sizeof(*in->xa));
+    in->nxa--;
+}
+
+/* The end of a transaction: handles XA outcomes, then moves the boundary. */
+static int end_of_txn(struct instance *in, const struct change *c)
+{
+    char xid[256];
+    if (in->xa_group) {
+        in->xa_group = false;
+        if (c->kind == CHANGE_COMMIT && sql_starts(c, "XA PREPARE")) {
+            if (in->nxa == in->capxa) {
+                in->capxa = in->capxa ? in->capxa * 2 : 4;
+                in->xa = xrealloc(in->xa, in->capxa * sizeof(*in->xa));
+            }
+            struct xa_pending *p = &in->xa[in->nxa++];
+            memset(p, 0, sizeof(*p));
+            xa_xid(c->sql, c->sql_len, "XA PREPARE", p->xid, sizeof(p->xid));
+            snprintf(p->file, sizeof(p->file), "%s", in->xa_file);
+            p->start = in->xa_start;
+            p->end = c->pos;
+            position_init(&p->before);
+            position_copy(&p->before, &in->xa_before);
+            log_debug(FAC, in->ic->name, "XA %s prepared at %s:%llu", p->xid, p->file,
+                      (unsigned long long)p->start);
+        } else if (c->kind == CHANGE_COMMIT) {
+            /* XA COMMIT ... ONE PHASE: the group committed itself. */
+            int r = reread_xa(in, in->xa_file, in->xa_start, c->pos, c);
+            if (r)
+                return r;
+        }
+    } else if (c->kind == CHANGE_COMMIT && sql_starts(c, "XA COMMIT")) {
+        xa_xid(c->sql, c->sql_len, "XA COMMIT", xid, sizeof(xid));
+        ssize_t i = xa_find(in, xid);
+        if (i < 0) {
+            log_warn(FAC, in->ic->name,
+                     "XA COMMIT %s at %s:%llu: its XA PREPARE lies before where this instance "
+                     "started reading: its rows were not captured",
+                     xid, c->file, (unsigned long long)c->pos);
+        } else {
+            struct xa_pending p = in->xa[i];
+            int r = reread_xa(in, p.file, p.start, p.end, c);
+            if (r)
+                return r;
+            xa_forget(in, (size_t)i);
+        }
+    } else if (c->kind == CHANGE_ROLLBACK && sql_starts(c, "XA ROLLBACK")) {
+        xa_xid(c->sql, c->sql_len, "XA ROLLBACK", xid, sizeof(xid));
+        ssize_t i = xa_find(in, xid);
+        if (i >= 0)
+            xa_forget(in, (size_t)i);
+    }
+    return commit_boundary(in, c);
+}
+
 static int on_change(const struct change *c, void *opaque)
 {
     struct instance *in = opaque;
     unsigned ev = in->ic->filters.events;
+    struct change moved;
+    if (in->rereading) {
+        /* Only the rows of the group being re-read. They take the place of the XA COMMIT that
+         * decided them, so positions in the output keep increasing. */
+        bool is_row =
+            c->kind == CHANGE_INSERT || c->kind == CHANGE_UPDATE || c->kind == CHANGE_DELETE;
+        if (!is_row || c->pos >= in->reread_end)
+            return 0;
+        moved = *c;
+        moved.file = in->reread_at_file;
+        moved.pos = in->reread_at_pos;
+        moved.next_pos = in->reread_at_pos;
+        moved.row = in->reread_row++;
+        c = &moved;
+    }
     switch (c->kind) {
     case CHANGE_GTID:
         in->in_txn = true; /* the event group has begun: no boundary until it ends */
         return 0;
     case CHANGE_BEGIN:
         in->in_txn = true;
+        if (c->xa) {
+            in->xa_group = true;
+            snprintf(in->xa_file, sizeof(in->xa_file), "%s", c->file);
+            in->xa_start = c->pos;
+            position_copy(&in->xa_before, &in->committed);
+        }
         return 0;
     case CHANGE_COMMIT:
     case CHANGE_ROLLBACK:
-        return commit_boundary(in, c);
+        return end_of_txn(in, c);
     case CHANGE_DDL: {
         if (in->schema) {
             int r = schema_apply_query(in->schema, c->db, c->sql, c->sql_len, c->file, c->pos,
@@ -476,9 +641,13 @@ static int on_change(const struct change *c, void *opaque)
         unsigned bit = c->kind == CHANGE_INSERT   ? CONFIG_EVENT_INSERT
                        : c->kind == CHANGE_UPDATE ? CONFIG_EVENT_UPDATE
                                                   : CONFIG_EVENT_DELETE;
-        pthread_mutex_lock(&in->mu);
-        in->n_rows++;
-        pthread_mutex_unlock(&in->mu);
+        if (!in->rereading) {
+            pthread_mutex_lock(&in->mu);
+            in->n_rows++;
+            pthread_mutex_unlock(&in->mu);
+            if (in->xa_group)
+                return 0; /* sent when the XA outcome is read */
+        }
         if (!(ev & bit) || (c->tmap && !table_wanted(in, c->tmap)))
             return 0;
         const struct config_drop_columns *d =
@@ -728,9 +897,76 @@ static int connect_source(struct instance *in, const char *password, bool first,
                     o.checksum_before_fde);
     decoder_set_file(in->dec, in->sp.file);
     in->in_txn = false;
+    in->xa_group = false;
     in->filter_tm = NULL;
     set_conn_fd(in, binlog_conn_fd(in->conn));
     return 0;
+}
+
+/* Reads the event group [start, end) of file again on a second connection and sends its rows
+ * (the XA banner above says why). */
+static int reread_xa(struct instance *in,
+                     const char *file,
+                     uint64_t start,
+                     uint64_t end,
+                     const struct change *at)
+{
+    struct err *err = &in->fail;
+    struct binlog_conn_opts co;
+    conn_opts(in, &co, in->password);
+    co.start_file = file;
+    co.start_pos = start;
+    co.non_blocking = true;
+    /* Another id than the main connection's: a server drops the older of two replicas with the
+     * same id. */
+    co.server_id = 0x54000000u | ((uint32_t)getpid() & 0xffffffu);
+    struct binlog_conn *conn = binlog_conn_open(&co, err);
+    if (conn == NULL)
+        return err->code ? err->code : ERR_BINLOG_CONNECT;
+    struct decoder_opts o;
+    decoder_opts_init(&o);
+    o.all_events = true;
+    o.follow_rotate = true;
+    o.checksum_before_fde = binlog_conn_has_checksum(conn);
+    o.emit = on_change;
+    o.warn = on_warn;
+    o.on_table_map = in->schema ? on_table_map : NULL;
+    o.opaque = in;
+    struct decoder *d = decoder_new(&o);
+    struct stream_pos sp;
+    stream_pos_init(&sp, file, start, o.checksum_before_fde);
+    decoder_set_file(d, file);
+    in->rereading = true;
+    in->reread_end = end;
+    in->reread_at_file = at->file;
+    in->reread_at_pos = at->pos;
+    in->reread_row = 0;
+    int rc = 0;
+    for (;;) {
+        const uint8_t *ev;
+        size_t len;
+        int r = binlog_conn_next(conn, &ev, &len, err);
+        if (r <= 0) {
+            rc = r < 0 ? r
+                       : err_set(err, ERR_BINLOG_STREAM,
+                                 "re-reading the XA transaction at %s:%llu: the binlog ended "
+                                 "before its XA PREPARE",
+                                 file, (unsigned long long)start);
+            break;
+        }
+        uint64_t off = stream_pos_offset(&sp, ev, len);
+        if (sp.seen_fde && (strcmp(sp.file, file) != 0 || off >= end))
+            break;
+        rc = decoder_feed(d, ev, len, off, err);
+        if (rc)
+            break;
+        stream_pos_advance(&sp, ev, len, decoder_has_checksum(d));
+    }
+    in->rereading = false;
+    stream_pos_free(&sp);
+    decoder_free(d);
+    binlog_conn_close(conn);
+    return rc;
 }
 
 /* ---- the stream ---------------------------------------------------------------------------- */
@@ -912,6 +1148,7 @@ static void *run(void *arg)
     password = config_read_password(in->ic, &err);
     if (password == NULL)
         goto failed;
+    in->password = password;
     if (open_store(in, &err) || open_sinks(in, &err) || open_schema(in, password, &err))
         goto failed;
     schema_set_warn(in->schema, schema_warn, in);
@@ -979,6 +1216,7 @@ failed:
     while (!atomic_load(&in->stop))
         sleep_or_stop(in, 1000);
 done:
+    in->password = NULL;
     if (password) {
         memset(password, 0, strlen(password));
         free(password);
@@ -1004,6 +1242,7 @@ struct instance *instance_new(const struct config *cfg, const struct config_inst
     position_init(&in->st_consumed);
     position_init(&in->committed);
     position_init(&in->consumed);
+    position_init(&in->xa_before);
     pos_store_record_init(&in->rec);
     atomic_init(&in->stop, false);
     atomic_init(&in->reopen, false);
@@ -1072,6 +1311,10 @@ void instance_free(struct instance *in)
         position_free(&in->pend[i].pos);
     free(in->pend);
     free(in->drop_buf);
+    for (size_t i = 0; i < in->nxa; i++)
+        position_free(&in->xa[i].before);
+    free(in->xa);
+    position_free(&in->xa_before);
     decoder_free(in->dec);
     binlog_conn_close(in->conn);
     stream_pos_free(&in->sp);
