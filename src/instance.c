@@ -93,7 +93,7 @@ struct instance {
     /* Shared with the main thread, under mu. */
     pthread_mutex_t mu;
     enum instance_state state;
-    char why[512];
+    char why[1024];
     int64_t since;   /* wall-clock seconds of the last state change */
     int conn_fd;     /* the connection's socket, -1 when none */
     struct position st_parsed, st_consumed;
@@ -999,12 +999,14 @@ static int stream(struct instance *in)
             return rc;
         /* Close the batch when the stream is idle, or the batch is large or old. */
         bool idle = socket_idle(fd);
+        bool closed = false;
         if ((in->batch_changes || in->batch_commit) &&
             (idle || in->batch_cost >= BATCH_MAX_BYTES ||
              now_ms() - in->batch_started_ms >= BATCH_MAX_MS)) {
             rc = close_batch(in, err);
             if (rc)
                 return rc;
+            closed = true;
         }
         if (idle && !in->in_txn && in->sp.file[0] &&
             (in->sp.pos != in->committed.offset || strcmp(in->sp.file, in->committed.file) != 0)) {
@@ -1018,7 +1020,9 @@ static int stream(struct instance *in)
             if (rc)
                 return rc;
         }
-        if (idle) {
+        if (idle || closed) {
+            /* Under a steady load the stream is never idle: acknowledgements and positions are
+             * taken care of after every batch too. */
             rc = poll_sinks(in, 0, err);
             if (rc)
                 return rc;
@@ -1027,7 +1031,7 @@ static int stream(struct instance *in)
                 return rc;
             publish(in);
             pthread_mutex_lock(&in->mu);
-            in->caught_up = true;
+            in->caught_up = idle;
             pthread_mutex_unlock(&in->mu);
         }
         const uint8_t *ev;
@@ -1107,21 +1111,35 @@ static bool sleep_or_stop(struct instance *in, uint64_t ms)
 /* The message of a failure, with the place in the binlog when known. */
 static void fail_instance(struct instance *in, const struct err *err)
 {
-    char why[512];
-    if (err->code == ERR_BINLOG_PURGED)
+    char why[1024];
+    if (err->code == ERR_BINLOG_PURGED) {
+        /* Name the oldest binlog the server still has: the operator's next question. */
+        char oldest[POSITION_FILE_MAX + 64] = "";
+        if (in->password) {
+            struct binlog_conn_opts co;
+            conn_opts(in, &co, in->password);
+            struct position first;
+            position_init(&first);
+            struct err e2 = {0};
+            if (position_find_earliest(&co, &first, &e2) == 0)
+                snprintf(oldest, sizeof(oldest), "; the server's oldest binlog is %s",
+                         first.file);
+            position_free(&first);
+        }
         snprintf(why, sizeof(why),
-                 "%s; the stored position is %s:%llu; to go on from the oldest binlog the server "
-                 "has (losing what was purged), run with the daemon stopped: sluice position "
-                 "reset --config %s --instance %s --earliest (or --timestamp 'YYYY-MM-DD "
-                 "HH:MM:SS')",
-                 err->msg, in->committed.file, (unsigned long long)in->committed.offset,
+                 "%s; the stored position is %s:%llu%s; to go on from the oldest binlog the "
+                 "server has (losing what was purged), run with the daemon stopped: sluice "
+                 "position reset --config %s --instance %s --earliest (or --timestamp "
+                 "'YYYY-MM-DD HH:MM:SS')",
+                 err->msg, in->committed.file, (unsigned long long)in->committed.offset, oldest,
                  in->cfg->path, in->ic->name);
-    else if (in->sp.file && in->sp.file[0] && err->code <= ERR_DECODE &&
-             err->code > ERR_SINK - 100)
+    } else if (in->sp.file && in->sp.file[0] && err->code <= ERR_DECODE &&
+               err->code > ERR_SINK - 100) {
         snprintf(why, sizeof(why), "%s (at %s:%llu)", err->msg, in->sp.file,
                  (unsigned long long)in->cur_offset);
-    else
+    } else {
         snprintf(why, sizeof(why), "%s", err->msg);
+    }
     set_state(in, INSTANCE_FAILED, why);
 }
 
