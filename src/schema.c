@@ -1292,6 +1292,65 @@ static int target_index(const struct schema_table *t, enum ddl_pos pos, const ch
 }
 
 /* Applies one ALTER op to w. Returns 0, or -1 with *why set when the model cannot follow. */
+/* A character column whose statement named no character set takes the table's default (or,
+ * for a new table without one, the database's), which the statement does not say and the
+ * model does not keep; a server default of latin1 is common, so it is asked from the server.
+ * When the server cannot tell, the collation stays unknown (text when valid UTF-8). */
+static bool charset_unknown(const struct schema_col *c)
+{
+    static const char *const text[] = {"char", "varchar", "tinytext", "text", "mediumtext",
+                                       "longtext", NULL};
+    if (c->collation != 0 || c->data_type == NULL)
+        return false;
+    for (int i = 0; text[i]; i++)
+        if (strcmp(c->data_type, text[i]) == 0)
+            return true;
+    return false;
+}
+
+static uint16_t query_collation_id(struct schema *s, const char *q)
+{
+    MYSQL_RES *res = NULL;
+    struct err e = {0};
+    uint16_t id = 0;
+    if (query(s, q, &res, &e) == 0) {
+        MYSQL_ROW row = mysql_fetch_row(res);
+        if (row && row[0])
+            id = (uint16_t)strtoul(row[0], NULL, 10);
+        mysql_free_result(res);
+    }
+    return id;
+}
+
+static void fill_default_collations(struct schema *s, struct schema_table *t)
+{
+    bool need = false;
+    for (uint32_t i = 0; i < t->ncols && !need; i++)
+        need = charset_unknown(&t->cols[i]);
+    if (!need || connect_source(s, &(struct err){0}))
+        return;
+    struct strbuf q = {0};
+    strbuf_appends(&q, "SELECT co.ID FROM information_schema.TABLES t JOIN "
+                       "information_schema.COLLATIONS co ON co.COLLATION_NAME = t.TABLE_COLLATION "
+                       "WHERE t.TABLE_SCHEMA = ");
+    append_quoted(s, &q, t->db);
+    strbuf_appends(&q, " AND t.TABLE_NAME = ");
+    append_quoted(s, &q, t->name);
+    uint16_t id = query_collation_id(s, q.buf);
+    if (id == 0) {
+        strbuf_reset(&q);
+        strbuf_appends(&q, "SELECT co.ID FROM information_schema.SCHEMATA d JOIN "
+                           "information_schema.COLLATIONS co ON co.COLLATION_NAME = "
+                           "d.DEFAULT_COLLATION_NAME WHERE d.SCHEMA_NAME = ");
+        append_quoted(s, &q, t->db);
+        id = query_collation_id(s, q.buf);
+    }
+    strbuf_free(&q);
+    for (uint32_t i = 0; id && i < t->ncols; i++)
+        if (charset_unknown(&t->cols[i]))
+            t->cols[i].collation = id;
+}
+
 static int alter_op(struct work *w, const struct ddl_op *op, const char **why)
 {
     struct schema_table *t = w->t;
@@ -1443,6 +1502,7 @@ apply_create(struct schema *s, const struct ddl_stmt *st, const char *db, struct
     struct work w = {t, NULL, 0};
     work_set_pk(&w, st->pk_cols, st->npk_cols);
     work_finish(&w);
+    fill_default_collations(s, t);
     model_put(s, t);
     touch(tc, tdb, st->names[0].name);
 }
@@ -1497,6 +1557,7 @@ apply_alter(struct schema *s, const struct ddl_stmt *st, const char *db, struct 
         w.t->db = xstrdup(name_db(to, db));
         w.t->name = xstrdup(to->name);
     }
+    fill_default_collations(s, w.t);
     touch(tc, w.t->db, w.t->name);
     model_put(s, w.t);
 }
