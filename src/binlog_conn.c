@@ -40,7 +40,62 @@ struct binlog_conn {
     bool non_blocking;
     char *start_file;
     uint64_t start_pos;
+    uint32_t server_id;       /* the server's */
+    uint32_t server_id_used;  /* ours, as a replica */
+    char *server_uuid;
+    char *version;
+    bool mariadb;
 };
+
+/* Server errors after which a new connection may succeed: the server is going away or the
+ * connection was killed. (Client-side errors, 2000 and above, are network trouble.) */
+static bool retriable_errno(unsigned e)
+{
+    return e >= 2000 || e == 1053 /* ER_SERVER_SHUTDOWN */ || e == 1927 /* killed */ ||
+           e == 1040 /* too many connections */ || e == 1205 /* lock wait timeout */;
+}
+
+/* TLS options before connecting (see tools-notes: without VERIFY_SERVER_CERT the client may
+ * fall back to plain text; the caller checks the cipher afterwards when TLS is required). */
+static void tls_options(MYSQL *m, const struct binlog_conn_opts *o)
+{
+    if (o->tls_mode == 0)
+        return;
+    if (o->tls_ca)
+        mysql_optionsv(m, MYSQL_OPT_SSL_CA, o->tls_ca);
+    if (o->tls_cert)
+        mysql_optionsv(m, MYSQL_OPT_SSL_CERT, o->tls_cert);
+    if (o->tls_key)
+        mysql_optionsv(m, MYSQL_OPT_SSL_KEY, o->tls_key);
+    my_bool enforce = o->tls_mode >= 2;
+    mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &enforce);
+    my_bool verify = o->tls_mode >= 3;
+    mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+}
+
+static int query_row(struct binlog_conn *c, const char *q, char **out, unsigned n, struct err *err);
+
+/* The identity of the server (binlog_conn_identity). */
+static int read_identity(struct binlog_conn *c, struct err *err)
+{
+    char *v[2];
+    int r = query_row(c, "SELECT @@server_id, @@version", v, 2, err);
+    if (r)
+        return r;
+    c->server_id = v[0] ? (uint32_t)strtoul(v[0], NULL, 10) : 0;
+    c->version = v[1] ? v[1] : xstrdup("");
+    c->mariadb = strstr(c->version, "MariaDB") != NULL;
+    free(v[0]);
+    c->server_uuid = NULL;
+    if (!c->mariadb) {
+        struct err e2 = {0};
+        if (query_row(c, "SELECT @@server_uuid", &c->server_uuid, 1, &e2) != 0)
+            c->server_uuid = NULL;
+    }
+    if (c->server_uuid == NULL)
+        c->server_uuid = xstrdup("");
+    return 0;
+}
 
 void binlog_conn_opts_init(struct binlog_conn_opts *o)
 {
@@ -50,9 +105,12 @@ void binlog_conn_opts_init(struct binlog_conn_opts *o)
 /* Runs a statement that returns no rows. */
 static int run(struct binlog_conn *c, const char *q, struct err *err)
 {
-    if (mysql_query(c->mysql, q) != 0)
-        return err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" failed: %s (errno %u)", q,
-                       mysql_error(c->mysql), mysql_errno(c->mysql));
+    if (mysql_query(c->mysql, q) != 0) {
+        err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" failed: %s (errno %u)", q,
+                mysql_error(c->mysql), mysql_errno(c->mysql));
+        err->retriable = retriable_errno(mysql_errno(c->mysql));
+        return err->code;
+    }
     MYSQL_RES *res = mysql_store_result(c->mysql);
     mysql_free_result(res);
     return 0;
@@ -64,9 +122,12 @@ static int query_row(struct binlog_conn *c, const char *q, char **out, unsigned 
 {
     for (unsigned i = 0; i < n; i++)
         out[i] = NULL;
-    if (mysql_query(c->mysql, q) != 0)
-        return err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" failed: %s (errno %u)", q,
-                       mysql_error(c->mysql), mysql_errno(c->mysql));
+    if (mysql_query(c->mysql, q) != 0) {
+        err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" failed: %s (errno %u)", q,
+                mysql_error(c->mysql), mysql_errno(c->mysql));
+        err->retriable = retriable_errno(mysql_errno(c->mysql));
+        return err->code;
+    }
     MYSQL_RES *res = mysql_store_result(c->mysql);
     if (res == NULL)
         return err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" returned no result: %s (errno %u)", q,
@@ -199,13 +260,28 @@ struct binlog_conn *binlog_conn_open(const struct binlog_conn_opts *o, struct er
     }
     unsigned wt = 30;
     mysql_optionsv(c->mysql, MYSQL_OPT_WRITE_TIMEOUT, &wt);
+    tls_options(c->mysql, o);
     if (mysql_real_connect(c->mysql, host, o->user, o->password, NULL, port, NULL, 0) == NULL) {
-        err_set(err, ERR_BINLOG_CONNECT, "could not connect as \"%s\": %s (errno %u)",
-                o->user ? o->user : "", mysql_error(c->mysql), mysql_errno(c->mysql));
-        err->retriable = mysql_errno(c->mysql) >= 2000; /* client side: network, timeout */
+        unsigned e = mysql_errno(c->mysql);
+        err_set(err, ERR_BINLOG_CONNECT, "could not connect as \"%s\": %s (errno %u)%s",
+                o->user ? o->user : "", mysql_error(c->mysql), e,
+                o->tls_mode >= 2 && e >= 2000 && e != 2003 && e != 2013
+                    ? " (TLS is required by source.tls.mode: check the server's TLS setup "
+                      "and source.tls.ca)"
+                    : "");
+        err->retriable = retriable_errno(e);
+        err->fatal = !err->retriable;
         goto fail;
     }
-    if (preflight(c, o, err) || setup_dump(c, o, err))
+    if (o->tls_mode >= 2 && mysql_get_ssl_cipher(c->mysql) == NULL) {
+        err_set(err, ERR_BINLOG_CONNECT,
+                "source.tls.mode requires TLS but the connection to %s:%u is plain text (the "
+                "server has no TLS configured): configure TLS on the server or lower "
+                "source.tls.mode",
+                host, port);
+        goto fail;
+    }
+    if (read_identity(c, err) || preflight(c, o, err) || setup_dump(c, o, err))
         goto fail;
 
     c->rpl = mariadb_rpl_init(c->mysql);
@@ -216,6 +292,7 @@ struct binlog_conn *binlog_conn_open(const struct binlog_conn_opts *o, struct er
     }
     uint32_t server_id =
         o->server_id ? o->server_id : (uint32_t)(0x53000000u | ((unsigned)getpid() & 0xffffffu));
+    c->server_id_used = server_id;
     unsigned flags = o->non_blocking ? MARIADB_RPL_BINLOG_DUMP_NON_BLOCK : 0;
     /* FILENAME with length 0 takes a C string (a length copies the name without a NUL). */
     if (mariadb_rpl_optionsv(c->rpl, MARIADB_RPL_FILENAME, c->start_file, (size_t)0) ||
@@ -231,6 +308,7 @@ struct binlog_conn *binlog_conn_open(const struct binlog_conn_opts *o, struct er
         const char *m =
             mariadb_rpl_errno(c->rpl) ? mariadb_rpl_error(c->rpl) : mysql_error(c->mysql);
         err_set(err, ERR_BINLOG_CONNECT, "mariadb_rpl_open: %s (errno %u)", m, e);
+        err->retriable = retriable_errno(e);
         goto fail;
     }
     return c;
@@ -255,6 +333,15 @@ int binlog_conn_next(struct binlog_conn *c, const uint8_t **ev, size_t *len, str
             }
             unsigned code = merr ? merr : rerr;
             const char *msg = merr ? mysql_error(c->mysql) : mariadb_rpl_error(c->rpl);
+            if (code == 4052 /* ER_SLAVE_SAME_ID */ || strstr(msg, "same server_uuid/server_id")) {
+                err_set(err, ERR_BINLOG_STREAM,
+                        "another replica connected to the server with our server_id %u, and the "
+                        "server dropped this connection: give this instance a unique "
+                        "source.server_id (%s, errno %u)",
+                        c->server_id_used, msg, code);
+                err->retriable = false;
+                return err->code;
+            }
             if (code == ER_MASTER_FATAL_ERROR_READING_BINLOG)
                 return err_set(err, ERR_BINLOG_PURGED,
                                "mariadb_rpl_fetch: %s (errno %u): the start position is no "
@@ -262,7 +349,7 @@ int binlog_conn_next(struct binlog_conn *c, const uint8_t **ev, size_t *len, str
                                "or @@gtid_binlog_pos still has",
                                msg, code);
             err_set(err, ERR_BINLOG_STREAM, "mariadb_rpl_fetch: %s (errno %u)", msg, code);
-            err->retriable = true;
+            err->retriable = retriable_errno(code) || code == 0;
             return err->code;
         }
         c->ev = e;
@@ -313,5 +400,24 @@ void binlog_conn_close(struct binlog_conn *c)
     if (c->mysql)
         mysql_close(c->mysql);
     free(c->start_file);
+    free(c->server_uuid);
+    free(c->version);
     free(c);
+}
+
+void binlog_conn_identity(const struct binlog_conn *c,
+                          uint32_t *server_id,
+                          const char **uuid,
+                          const char **version,
+                          bool *mariadb)
+{
+    *server_id = c->server_id;
+    *uuid = c->server_uuid ? c->server_uuid : "";
+    *version = c->version ? c->version : "";
+    *mariadb = c->mariadb;
+}
+
+const char *binlog_conn_tls_cipher(const struct binlog_conn *c)
+{
+    return c->mysql ? mysql_get_ssl_cipher(c->mysql) : NULL;
 }

@@ -15,6 +15,9 @@
 
 #include "err.h"
 
+/* The options have TLS fields and the identity is available (callers may test it). */
+#define BINLOG_CONN_HAS_TLS 1
+
 /* Called with a one-line warning about the server's setup that does not stop the stream
  * (binlog_row_image not FULL). The message is borrowed for the call. */
 typedef void (*binlog_conn_warn_fn)(const char *msg, void *opaque);
@@ -34,6 +37,11 @@ struct binlog_conn_opts {
     unsigned heartbeat_ms;      /* 0 = no heartbeats; else the server sends one after this much
                                    idle time, and a read that sees nothing for 3 periods fails */
     unsigned connect_timeout_s; /* 10 when 0 */
+    int tls_mode;               /* enum config_tls_mode: 0 disabled, 1 preferred, 2 required,
+                                   3 verify_ca, 4 verify_identity */
+    const char *tls_ca;         /* CA file (verify_ca / verify_identity) */
+    const char *tls_cert;       /* client certificate and key, optional */
+    const char *tls_key;
     binlog_conn_warn_fn warn;   /* may be NULL: warnings go to stderr */
     void *opaque;               /* passed to warn */
 };
@@ -69,6 +77,18 @@ uint64_t binlog_conn_start_pos(const struct binlog_conn *c);
 /* The connection's socket, or -1. A signal handler may shutdown(2) it to make a blocked
  * binlog_conn_next() return an error promptly (the caller then knows why it stopped). */
 int binlog_conn_fd(const struct binlog_conn *c);
+
+/* The server's identity, read after connecting: @@server_id, @@server_uuid (MySQL; "" on
+ * MariaDB), @@version, and whether it is MariaDB. Strings borrowed, valid until
+ * binlog_conn_close. */
+void binlog_conn_identity(const struct binlog_conn *c,
+                          uint32_t *server_id,
+                          const char **uuid,
+                          const char **version,
+                          bool *mariadb);
+
+/* The TLS cipher of the connection, NULL when it is plain text. */
+const char *binlog_conn_tls_cipher(const struct binlog_conn *c);
 
 /* Ends the dump and closes the connection. NULL is a no-op. */
 void binlog_conn_close(struct binlog_conn *c);

@@ -694,12 +694,10 @@ static void conn_opts(struct instance *in, struct binlog_conn_opts *o, const cha
     o->password = password;
     o->server_id = in->ic->source.server_id;
     o->heartbeat_ms = in->ic->source.heartbeat_ms;
-#ifdef BINLOG_CONN_HAS_TLS
     o->tls_mode = (int)in->ic->source.tls.mode;
     o->tls_ca = in->ic->source.tls.ca;
     o->tls_cert = in->ic->source.tls.cert;
     o->tls_key = in->ic->source.tls.key;
-#endif
     o->warn = on_warn;
     o->opaque = in;
 }
@@ -841,13 +839,7 @@ static int connect_source(struct instance *in, const char *password, bool first,
     uint32_t sid = 0;
     const char *uuid = NULL, *version = NULL;
     bool mariadb = false;
-#ifdef BINLOG_CONN_HAS_TLS
     binlog_conn_identity(in->conn, &sid, &uuid, &version, &mariadb);
-#else
-    uuid = "";
-    version = "";
-    mariadb = true;
-#endif
     /* The identity check: a position is a place in one server's binlog. */
     bool stored = in->have_rec && (in->rec.server_id != 0 || in->rec.server_uuid[0]);
     bool same = !stored || (in->rec.server_uuid[0] ? strcmp(in->rec.server_uuid, uuid) == 0
@@ -1037,8 +1029,11 @@ static int stream(struct instance *in)
         const uint8_t *ev;
         size_t len;
         rc = binlog_conn_next(in->conn, &ev, &len, err);
-        if (rc == 0)
-            return err_set(err, ERR_BINLOG_STREAM, "the server ended the binlog stream");
+        if (rc == 0) {
+            err_set(err, ERR_BINLOG_STREAM, "the server ended the binlog stream");
+            err->retriable = true;
+            return err->code;
+        }
         if (rc < 0)
             return rc;
         in->stream_last_ms = now_ms();
@@ -1146,10 +1141,7 @@ static void fail_instance(struct instance *in, const struct err *err)
 /* A connection-level error that a new connection may cure. */
 static bool retriable(const struct err *err)
 {
-    if (err->retriable)
-        return true;
-    return err->code == ERR_BINLOG_STREAM || err->code == ERR_BINLOG_CONNECT ||
-           err->code == ERR_SCHEMA_SOURCE;
+    return err->retriable || err->code == ERR_SCHEMA_SOURCE;
 }
 
 static void *run(void *arg)
@@ -1194,9 +1186,12 @@ static void *run(void *arg)
             if (rc == 0)
                 break; /* stop asked */
             if (atomic_exchange(&in->watchdog_fired, false))
+            {
                 err_set(&in->fail, ERR_BINLOG_STREAM,
                         "no event for %u ms and heartbeats are off (source.heartbeat_ms 0)",
                         in->ic->stall_timeout_ms);
+                in->fail.retriable = true;
+            }
             /* What was read went to the sinks: hand it over before reconnecting. */
             struct err e2 = {0};
             if (close_batch(in, &e2) || poll_sinks(in, 0, &e2)) {

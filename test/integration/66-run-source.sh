@@ -1,0 +1,99 @@
+#!/bin/sh
+# 66-run-source.sh — the source connection as `sluice run` reports its trouble: a wrong
+# password and a TLS requirement the server cannot meet end in `failed` with the reason (not
+# an endless reconnect loop), another replica taking our server_id is named, a server restarted
+# mid-stream is reconnected to with nothing lost, and the server's identity is logged.
+set -eu
+. "$(dirname "$0")/lib.sh"
+W=$TEST_TMP/w
+mkdir -p "$W"
+. "$(dirname "$0")/rows.sh"
+
+need_cmd mariadb-install-db mariadbd mariadb jq
+mariadb_up "$TEST_TMP/db"
+cdc_user
+sql "CREATE DATABASE x; CREATE TABLE x.t (id INT PRIMARY KEY)"
+ADMIN_PORT=$(free_port)
+
+# config NAME EXTRA_SOURCE_KEYS SERVER_ID
+config() {
+    cat >"$W/$1.yaml" <<YAML
+admin: {listen: "127.0.0.1:$ADMIN_PORT"}
+data_dir: $W/var
+instances:
+  - name: $1
+    source: {host: 127.0.0.1, port: $MARIADB_PORT, user: cdc, password: ${2:-cdcpass}, heartbeat_ms: 1000, server_id: ${4:-auto}${3:+, $3}}
+    start: earliest
+    positions: {store: file, dir: $W/var/positions, save_interval_ms: 100}
+    sinks:
+      - {type: file, path: $W/$1.jsonl, format: json}
+YAML
+}
+
+# ---- wrong password --------------------------------------------------------------------------
+config badpw wrongpass
+sluice_start "$W/badpw.yaml" "$W/badpw.log"
+if wait_state failed 15 && printf '%s' "$STATUS" | jq -r .why | grep -q 'Access denied'; then
+    ok "wrong password: failed with the server's reason, no reconnect loop"
+else
+    not_ok "wrong password: failed with the server's reason" "$STATUS" "$(log_head "$W/badpw.log")"
+fi
+sluice_stop 10
+
+# ---- TLS required, server without TLS ---------------------------------------------------------
+config tls cdcpass "tls: {mode: required}"
+sluice_start "$W/tls.yaml" "$W/tls.log"
+if wait_state failed 15 && printf '%s' "$STATUS" | jq -r .why | grep -qi 'TLS'; then
+    ok "tls.mode required against a server without TLS: failed, says TLS"
+else
+    not_ok "tls.mode required against a server without TLS: failed, says TLS" "$STATUS" "$(log_head "$W/tls.log")"
+fi
+sluice_stop 10
+
+# ---- identity, restart of the server ----------------------------------------------------------
+config main
+sluice_start "$W/main.yaml" "$W/main.log"
+MAIN_PID=$SLUICE_PID
+wait_state streaming 15 || true
+if grep -q 'connected to 127.0.0.1:[0-9]* (server_id 1)' "$W/main.log"; then
+    ok "the server's identity (server_id) is logged at connect"
+else
+    not_ok "the server's identity (server_id) is logged at connect" "$(log_head "$W/main.log")"
+fi
+sql "INSERT INTO x.t VALUES (1), (2)"
+PORT=$MARIADB_PORT
+mariadb_down "$TEST_TMP/db"
+if wait_state reconnecting 15; then
+    ok "server stopped: state reconnecting"
+else
+    not_ok "server stopped: state reconnecting" "$STATUS" "$(log_head "$W/main.log")"
+fi
+mariadb_up_port "$TEST_TMP/db" "$PORT"
+sql "INSERT INTO x.t VALUES (3)"
+set -- $(master_pos)
+if wait_consumed "$1" "$2" 30; then
+    ids=$(jq -r 'select(.type == "insert") | .data.id' "$W/main.jsonl" | sort -n | uniq | tr '\n' ' ')
+    check "server restarted: reconnected, rows before and after it all arrived ($ids)" sh -c "[ '$ids' = '1 2 3 ' ]"
+else
+    not_ok "server restarted: the daemon catches up" "$STATUS" "$(log_head "$W/main.log")"
+fi
+
+# ---- another replica with our server_id -------------------------------------------------------
+sluice_stop 10
+config dup cdcpass "" 4242
+sluice_start "$W/dup.yaml" "$W/dup.log"
+wait_state streaming 15 || true
+export DUMP_PW=cdcpass
+"$SLUICE" dump --host 127.0.0.1 --port "$MARIADB_PORT" --user cdc --password-env DUMP_PW \
+    --server-id 4242 >/dev/null 2>&1 &
+DUMP_PID=$!
+echo "$DUMP_PID" >>"${SLUICE_TEST_PIDFILE:-/dev/null}"
+if wait_state failed 15 && printf '%s' "$STATUS" | jq -r .why | grep -q 'unique source.server_id'; then
+    ok "another replica with our server_id: failed, says to set a unique source.server_id"
+else
+    not_ok "another replica with our server_id: failed, names the conflict" "$STATUS" "$(log_head "$W/dup.log")"
+fi
+kill "$DUMP_PID" 2>/dev/null || true
+wait "$DUMP_PID" 2>/dev/null || true
+sluice_stop 10
+test_done
