@@ -1054,9 +1054,10 @@ static int stream(struct instance *in)
     }
 }
 
-/* Closes the open batch and waits (bounded) until every sink acknowledged everything, then
- * saves positions. Used at stop and before giving up. */
-static void drain(struct instance *in)
+/* Closes the open batch and (at a stop, bounded) waits until every sink acknowledged
+ * everything, then saves positions. After a failure nothing is waited for: the positions
+ * acknowledged so far are saved. */
+static void drain(struct instance *in, bool wait)
 {
     struct err err = {0};
     if (close_batch(in, &err)) {
@@ -1064,7 +1065,7 @@ static void drain(struct instance *in)
         return;
     }
     uint64_t start = now_ms();
-    while (in->npend && now_ms() - start < STOP_DRAIN_MS) {
+    while (wait && in->npend && now_ms() - start < STOP_DRAIN_MS) {
         if (poll_sinks(in, 100, &err)) {
             log_error(FAC, in->ic->name, "sink error while stopping: %s", err.msg);
             break;
@@ -1072,7 +1073,7 @@ static void drain(struct instance *in)
     }
     if (in->npend)
         log_warn(FAC, in->ic->name,
-                 "%zu batch(es) not acknowledged at stop: they will be sent again after restart",
+                 "%zu batch(es) not acknowledged: they will be sent again after a restart",
                  in->npend);
     if (save_positions(in, true, &err))
         log_error(FAC, in->ic->name, "could not save positions: %s", err.msg);
@@ -1217,13 +1218,13 @@ static void *run(void *arg)
         if (stalled)
             set_state(in, INSTANCE_RECONNECTING, why);
     }
-    drain(in);
+    drain(in, true);
     set_state(in, INSTANCE_STOPPED, NULL);
     goto done;
 
 failed:
     if (in->slots)
-        drain(in);
+        drain(in, false);
     fail_instance(in, &err);
     /* A failed instance keeps its state visible until the daemon stops. */
     while (!atomic_load(&in->stop))
