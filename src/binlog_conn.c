@@ -13,6 +13,16 @@
  * [0x00 OK byte][event]; the event starts at raw_data + raw_data_ofs. HEARTBEAT events (sent
  * after heartbeat_ms of idle time) only keep the read timeout from firing and are dropped here.
  *
+ * Errors carry retriable (network, shutdown, killed: reconnect with backoff) or fatal (access,
+ * grants, TLS, setup, purged binlog, a server_id conflict: an operator must act), so the daemon
+ * never loops reconnecting on something a retry cannot cure. MariaDB 10.11 drops a dump whose
+ * server_id another replica registered with errno 4052 ("A slave with the same
+ * server_uuid/server_id is already connected"), seen by the replica that connected first.
+ *
+ * TLS: Connector/C 3.3 verifies the chain whenever a CA is set and the host name only with
+ * VERIFY_SERVER_CERT; with neither it falls back to plain text silently, so required and
+ * above check mysql_get_ssl_cipher() after connecting.
+ *
  * Runs on the thread that owns the connection; no globals.
  */
 #include <errno.h>
@@ -21,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mysql.h>
@@ -40,19 +51,94 @@ struct binlog_conn {
     bool non_blocking;
     char *start_file;
     uint64_t start_pos;
-    uint32_t server_id;       /* the server's */
-    uint32_t server_id_used;  /* ours, as a replica */
+    uint32_t server_id;      /* the server's */
+    uint32_t server_id_used; /* ours, as a replica */
     char *server_uuid;
     char *version;
     bool mariadb;
+    uint64_t last_activity_ms; /* monotonic: the last event or heartbeat */
+    /* What a fresh plain connection needs (the purge message asks SHOW BINARY LOGS). */
+    struct binlog_conn_opts o;
+    char *host, *user, *password, *tls_ca, *tls_cert, *tls_key;
 };
 
-/* Server errors after which a new connection may succeed: the server is going away or the
- * connection was killed. (Client-side errors, 2000 and above, are network trouble.) */
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Errors after which a new connection may succeed: the server is going away, restarting or
+ * busy, the network failed, or the connection was killed. Everything else (access denied,
+ * missing grants, TLS verification, server setup, purged binlogs) needs an operator, so the
+ * daemon marks the instance failed instead of reconnecting. */
 static bool retriable_errno(unsigned e)
 {
-    return e >= 2000 || e == 1053 /* ER_SERVER_SHUTDOWN */ || e == 1927 /* killed */ ||
-           e == 1040 /* too many connections */ || e == 1205 /* lock wait timeout */;
+    switch (e) {
+    case 1040: /* ER_CON_COUNT_ERROR: too many connections */
+    case 1053: /* ER_SERVER_SHUTDOWN */
+    case 1077: /* ER_NORMAL_SHUTDOWN */
+    case 1079: /* ER_SHUTDOWN_COMPLETE */
+    case 1152: /* ER_ABORTING_CONNECTION */
+    case 1153: /* ER_NET_PACKET_TOO_LARGE (a resend may fit after a restart) */
+    case 1158: /* ER_NET_READ_ERROR */
+    case 1159: /* ER_NET_READ_INTERRUPTED (timeout) */
+    case 1160: /* ER_NET_ERROR_ON_WRITE */
+    case 1161: /* ER_NET_WRITE_INTERRUPTED */
+    case 1205: /* ER_LOCK_WAIT_TIMEOUT */
+    case 1213: /* ER_LOCK_DEADLOCK */
+    case 1317: /* ER_QUERY_INTERRUPTED */
+    case 1927: /* ER_CONNECTION_KILLED */
+    case 2001: /* CR_SOCKET_CREATE_ERROR */
+    case 2002: /* CR_CONNECTION_ERROR (socket) */
+    case 2003: /* CR_CONN_HOST_ERROR: can't connect */
+    case 2004: /* CR_IPSOCK_ERROR */
+    case 2005: /* CR_UNKNOWN_HOST (DNS may be down for a while) */
+    case 2006: /* CR_SERVER_GONE_ERROR */
+    case 2008: /* CR_OUT_OF_MEMORY */
+    case 2011: /* CR_TCP_CONNECTION */
+    case 2012: /* CR_SERVER_HANDSHAKE_ERR */
+    case 2013: /* CR_SERVER_LOST */
+    case 2055: /* CR_SERVER_LOST_EXTENDED */
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Errors a changed grant, password or setting must cure: the daemon stops the instance. */
+static bool fatal_errno(unsigned e)
+{
+    return e == 1044 || e == 1045 || e == 1142 || e == 1227 || e == 1251 || e == 1698 ||
+           e == 2026 /* TLS */ || e == 2059 /* auth plugin */;
+}
+
+/* Fills err->retriable / err->fatal from a server or client errno. */
+static void classify(struct err *err, unsigned e)
+{
+    if (err == NULL)
+        return;
+    err->retriable = retriable_errno(e);
+    err->fatal = fatal_errno(e);
+}
+
+/* " (the user needs the X privilege: GRANT ...)" for an access-denied errno, naming what the
+ * statement q needs on MariaDB 10.5+ and on MySQL; "" for other errors. */
+static const char *grant_hint(unsigned e, const char *q)
+{
+    if (e != 1227 && e != 1142 && e != 1044)
+        return "";
+    if (strncmp(q, "SHOW BINARY LOG", 15) == 0 || strncmp(q, "SHOW MASTER", 11) == 0)
+        return ": the user needs BINLOG MONITOR on MariaDB (REPLICATION CLIENT on MySQL): "
+               "GRANT BINLOG MONITOR ON *.* TO the source.user";
+    if (strncmp(q, "SHOW SLAVE", 10) == 0 || strncmp(q, "SHOW REPLICAS", 13) == 0)
+        return ": the user needs REPLICATION MASTER ADMIN on MariaDB (REPLICATION SLAVE on "
+               "MySQL)";
+    if (strcmp(q, "COM_BINLOG_DUMP") == 0)
+        return ": the user needs REPLICATION SLAVE: GRANT REPLICATION SLAVE ON *.* TO the "
+               "source.user";
+    return "";
 }
 
 /* TLS options before connecting (see tools-notes: without VERIFY_SERVER_CERT the client may
@@ -61,15 +147,19 @@ static void tls_options(MYSQL *m, const struct binlog_conn_opts *o)
 {
     if (o->tls_mode == 0)
         return;
-    if (o->tls_ca)
+    /* Connector/C 3.3 asks OpenSSL to verify the chain whenever a CA is set (handshake fails
+     * on a bad chain); VERIFY_SERVER_CERT adds the host name check. So: the CA only for
+     * verify_ca and verify_identity, the host check only for verify_identity. */
+    if (o->tls_ca && o->tls_mode >= 3)
         mysql_optionsv(m, MYSQL_OPT_SSL_CA, o->tls_ca);
     if (o->tls_cert)
         mysql_optionsv(m, MYSQL_OPT_SSL_CERT, o->tls_cert);
     if (o->tls_key)
         mysql_optionsv(m, MYSQL_OPT_SSL_KEY, o->tls_key);
-    my_bool enforce = o->tls_mode >= 2;
+    /* ENFORCE turns TLS on (and, alone, still falls back to plain text: checked after). */
+    my_bool enforce = 1;
     mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &enforce);
-    my_bool verify = o->tls_mode >= 3;
+    my_bool verify = o->tls_mode >= 4;
     mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
 }
 
@@ -106,10 +196,10 @@ void binlog_conn_opts_init(struct binlog_conn_opts *o)
 static int run(struct binlog_conn *c, const char *q, struct err *err)
 {
     if (mysql_query(c->mysql, q) != 0) {
-        err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" failed: %s (errno %u)", q,
-                mysql_error(c->mysql), mysql_errno(c->mysql));
-        err->retriable = retriable_errno(mysql_errno(c->mysql));
-        return err->code;
+        err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" failed: %s (errno %u)%s", q,
+                mysql_error(c->mysql), mysql_errno(c->mysql), grant_hint(mysql_errno(c->mysql), q));
+        classify(err, mysql_errno(c->mysql));
+        return err ? err->code : ERR_BINLOG_CONNECT;
     }
     MYSQL_RES *res = mysql_store_result(c->mysql);
     mysql_free_result(res);
@@ -123,10 +213,10 @@ static int query_row(struct binlog_conn *c, const char *q, char **out, unsigned 
     for (unsigned i = 0; i < n; i++)
         out[i] = NULL;
     if (mysql_query(c->mysql, q) != 0) {
-        err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" failed: %s (errno %u)", q,
-                mysql_error(c->mysql), mysql_errno(c->mysql));
-        err->retriable = retriable_errno(mysql_errno(c->mysql));
-        return err->code;
+        err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" failed: %s (errno %u)%s", q,
+                mysql_error(c->mysql), mysql_errno(c->mysql), grant_hint(mysql_errno(c->mysql), q));
+        classify(err, mysql_errno(c->mysql));
+        return err ? err->code : ERR_BINLOG_CONNECT;
     }
     MYSQL_RES *res = mysql_store_result(c->mysql);
     if (res == NULL)
@@ -240,58 +330,143 @@ static int setup_dump(struct binlog_conn *c, const struct binlog_conn_opts *o, s
     return 0;
 }
 
+/* Connects to o's server with its TLS mode; read_timeout_s 0 = none. Returns the handle (caller
+ * closes with mysql_close) or NULL with err filled and classified. */
+static MYSQL *
+connect_server(const struct binlog_conn_opts *o, unsigned read_timeout_s, struct err *err)
+{
+    const char *host = o->host ? o->host : "127.0.0.1";
+    unsigned port = o->port ? o->port : 3306;
+    if (o->tls_mode >= 3 && (o->tls_ca == NULL || o->tls_ca[0] == '\0')) {
+        err_set(err, ERR_CONFIG,
+                "source.tls.mode %s needs source.tls.ca (the CA that signed the certificate of "
+                "%s)",
+                o->tls_mode >= 4 ? "verify_identity" : "verify_ca", host);
+        if (err)
+            err->fatal = true;
+        return NULL;
+    }
+    MYSQL *m = mysql_init(NULL);
+    if (m == NULL) {
+        err_set(err, ERR_NOMEM, "mysql_init failed");
+        return NULL;
+    }
+    unsigned ct = o->connect_timeout_s ? o->connect_timeout_s : 10;
+    mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    if (read_timeout_s)
+        mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &read_timeout_s);
+    unsigned wt = 30;
+    mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &wt);
+    tls_options(m, o);
+    if (mysql_real_connect(m, host, o->user, o->password, NULL, port, NULL, 0) == NULL) {
+        unsigned e = mysql_errno(m);
+        const char *hint = "";
+        if (e == 2026 && o->tls_mode >= 3)
+            hint = ": check that source.tls.ca signed the server's certificate"
+                   " (and, for verify_identity, that it names the host)";
+        else if (e == 2026 || (o->tls_mode >= 2 && e >= 2000 && e != 2002 && e != 2003 &&
+                               e != 2005 && e != 2013))
+            hint = ": check the server's TLS setup (ssl_cert, ssl_key) and source.tls.mode";
+        else if (e == 1045)
+            hint = ": check source.user and the password";
+        err_set(err, ERR_BINLOG_CONNECT, "could not connect to %s:%u as \"%s\": %s (errno %u)%s",
+                host, port, o->user ? o->user : "", mysql_error(m), e, hint);
+        classify(err, e);
+        if (err && !err->retriable)
+            err->fatal = true;
+        mysql_close(m);
+        return NULL;
+    }
+    if (o->tls_mode >= 2 && mysql_get_ssl_cipher(m) == NULL) {
+        /* Connector/C falls back to plain text when the server has no TLS (tools-notes). */
+        err_set(err, ERR_BINLOG_CONNECT,
+                "source.tls.mode requires TLS but the connection to %s:%u is plain text (the "
+                "server has no TLS configured): configure ssl_cert and ssl_key on the server or "
+                "lower source.tls.mode",
+                host, port);
+        if (err)
+            err->fatal = true;
+        mysql_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* The replica server_id for o: opts.server_id, or (0 = auto) 0x53000000 | a hash of our host
+ * name and pid, moved up past every id SHOW SLAVE HOSTS lists and the server's own. Listing
+ * replicas needs REPLICATION MASTER ADMIN on MariaDB; without it the hash is used as is. */
+static uint32_t choose_server_id(struct binlog_conn *c, const struct binlog_conn_opts *o)
+{
+    if (o->server_id)
+        return o->server_id;
+    char hn[256] = "";
+    gethostname(hn, sizeof(hn) - 1);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = hn; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    h = (h ^ (uint32_t)getpid()) * 16777619u;
+    uint32_t id = 0x53000000u | (h & 0xffffffu);
+    uint32_t taken[256];
+    size_t nt = 0;
+    taken[nt++] = c->server_id;
+    MYSQL_RES *res = NULL;
+    if (mysql_query(c->mysql, "SHOW SLAVE HOSTS") == 0 ||
+        mysql_query(c->mysql, "SHOW REPLICAS") == 0)
+        res = mysql_store_result(c->mysql);
+    if (res != NULL) {
+        MYSQL_ROW row;
+        while ((row = mysql_fetch_row(res)) != NULL && nt < 256)
+            if (row[0])
+                taken[nt++] = (uint32_t)strtoul(row[0], NULL, 10);
+        mysql_free_result(res);
+    }
+    for (unsigned tries = 0; tries < 1024; tries++, id = 0x53000000u | ((id + 1) & 0xffffffu)) {
+        bool used = false;
+        for (size_t i = 0; i < nt && !used; i++)
+            used = taken[i] == id;
+        if (!used)
+            break;
+    }
+    return id;
+}
+
+/* Keeps what a fresh plain connection to the same server needs (copies of the strings). */
+static void keep_opts(struct binlog_conn *c, const struct binlog_conn_opts *o)
+{
+    c->o = *o;
+    c->o.host = c->host = o->host ? xstrdup(o->host) : NULL;
+    c->o.user = c->user = o->user ? xstrdup(o->user) : NULL;
+    c->o.password = c->password = o->password ? xstrdup(o->password) : NULL;
+    c->o.tls_ca = c->tls_ca = o->tls_ca ? xstrdup(o->tls_ca) : NULL;
+    c->o.tls_cert = c->tls_cert = o->tls_cert ? xstrdup(o->tls_cert) : NULL;
+    c->o.tls_key = c->tls_key = o->tls_key ? xstrdup(o->tls_key) : NULL;
+    c->o.start_file = NULL;
+    c->o.gtid = NULL;
+    c->o.warn = NULL;
+    c->o.opaque = NULL;
+}
+
 struct binlog_conn *binlog_conn_open(const struct binlog_conn_opts *o, struct err *err)
 {
     struct binlog_conn *c = xcalloc(1, sizeof(*c));
-    const char *host = o->host ? o->host : "127.0.0.1";
-    unsigned port = o->port ? o->port : 3306;
+    keep_opts(c, o);
     c->non_blocking = o->non_blocking;
-    c->mysql = mysql_init(NULL);
-    if (c->mysql == NULL) {
-        err_set(err, ERR_NOMEM, "mysql_init failed");
+    /* Three heartbeat periods without a byte: the server or the network is gone. */
+    unsigned rt = o->heartbeat_ms ? (unsigned)((3ull * o->heartbeat_ms + 999) / 1000) : 0;
+    c->mysql = connect_server(o, rt, err);
+    if (c->mysql == NULL)
         goto fail;
-    }
-    unsigned ct = o->connect_timeout_s ? o->connect_timeout_s : 10;
-    mysql_optionsv(c->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
-    if (o->heartbeat_ms) {
-        /* Three heartbeat periods without a byte: the server or the network is gone. */
-        unsigned rt = (unsigned)((3ull * o->heartbeat_ms + 999) / 1000);
-        mysql_optionsv(c->mysql, MYSQL_OPT_READ_TIMEOUT, &rt);
-    }
-    unsigned wt = 30;
-    mysql_optionsv(c->mysql, MYSQL_OPT_WRITE_TIMEOUT, &wt);
-    tls_options(c->mysql, o);
-    if (mysql_real_connect(c->mysql, host, o->user, o->password, NULL, port, NULL, 0) == NULL) {
-        unsigned e = mysql_errno(c->mysql);
-        err_set(err, ERR_BINLOG_CONNECT, "could not connect as \"%s\": %s (errno %u)%s",
-                o->user ? o->user : "", mysql_error(c->mysql), e,
-                o->tls_mode >= 2 && e >= 2000 && e != 2003 && e != 2013
-                    ? " (TLS is required by source.tls.mode: check the server's TLS setup "
-                      "and source.tls.ca)"
-                    : "");
-        err->retriable = retriable_errno(e);
-        err->fatal = !err->retriable;
-        goto fail;
-    }
-    if (o->tls_mode >= 2 && mysql_get_ssl_cipher(c->mysql) == NULL) {
-        err_set(err, ERR_BINLOG_CONNECT,
-                "source.tls.mode requires TLS but the connection to %s:%u is plain text (the "
-                "server has no TLS configured): configure TLS on the server or lower "
-                "source.tls.mode",
-                host, port);
-        goto fail;
-    }
     if (read_identity(c, err) || preflight(c, o, err) || setup_dump(c, o, err))
         goto fail;
 
+    uint32_t server_id = choose_server_id(c, o);
     c->rpl = mariadb_rpl_init(c->mysql);
     if (c->rpl == NULL) {
         err_set(err, ERR_BINLOG_CONNECT, "mariadb_rpl_init failed: %s (errno %u)",
                 mysql_error(c->mysql), mysql_errno(c->mysql));
+        classify(err, mysql_errno(c->mysql));
         goto fail;
     }
-    uint32_t server_id =
-        o->server_id ? o->server_id : (uint32_t)(0x53000000u | ((unsigned)getpid() & 0xffffffu));
     c->server_id_used = server_id;
     unsigned flags = o->non_blocking ? MARIADB_RPL_BINLOG_DUMP_NON_BLOCK : 0;
     /* FILENAME with length 0 takes a C string (a length copies the name without a NUL). */
@@ -307,14 +482,32 @@ struct binlog_conn *binlog_conn_open(const struct binlog_conn_opts *o, struct er
         unsigned e = mariadb_rpl_errno(c->rpl) ? mariadb_rpl_errno(c->rpl) : mysql_errno(c->mysql);
         const char *m =
             mariadb_rpl_errno(c->rpl) ? mariadb_rpl_error(c->rpl) : mysql_error(c->mysql);
-        err_set(err, ERR_BINLOG_CONNECT, "mariadb_rpl_open: %s (errno %u)", m, e);
-        err->retriable = retriable_errno(e);
+        err_set(err, ERR_BINLOG_CONNECT, "mariadb_rpl_open: %s (errno %u)%s", m, e,
+                grant_hint(e, "COM_BINLOG_DUMP"));
+        classify(err, e);
         goto fail;
     }
+    c->last_activity_ms = now_ms();
     return c;
 fail:
     binlog_conn_close(c);
     return NULL;
+}
+
+/* The first file SHOW BINARY LOGS lists on a fresh connection, into buf ("" if unknown). */
+static void oldest_binlog(const struct binlog_conn *c, char *buf, size_t bufsz)
+{
+    buf[0] = '\0';
+    char **names = NULL;
+    uint64_t *sizes = NULL;
+    size_t n = 0;
+    struct err e2 = {0};
+    if (binlog_conn_list_logs(&c->o, &names, &sizes, &n, &e2) == 0 && n > 0)
+        snprintf(buf, bufsz, "%s", names[0]);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(sizes);
 }
 
 int binlog_conn_next(struct binlog_conn *c, const uint8_t **ev, size_t *len, struct err *err)
@@ -328,31 +521,61 @@ int binlog_conn_next(struct binlog_conn *c, const uint8_t **ev, size_t *len, str
             if (rerr == 0 && merr == 0) {
                 if (c->non_blocking)
                     return 0;
-                return err_set(err, ERR_BINLOG_STREAM,
-                               "mariadb_rpl_fetch: the server ended the binlog stream");
+                err_set(err, ERR_BINLOG_STREAM,
+                        "mariadb_rpl_fetch: the server ended the binlog stream");
+                if (err)
+                    err->retriable = true;
+                return ERR_BINLOG_STREAM;
             }
             unsigned code = merr ? merr : rerr;
             const char *msg = merr ? mysql_error(c->mysql) : mariadb_rpl_error(c->rpl);
-            if (code == 4052 /* ER_SLAVE_SAME_ID */ || strstr(msg, "same server_uuid/server_id")) {
+            if (code == 4052 /* ER_SLAVE_SAME_ID */ || strstr(msg, "same server_uuid/server_id") ||
+                strstr(msg, "same server_id")) {
+                /* BINLOG_CONN_ERR_ID_CONFLICT: reconnecting would kick the other replica off in
+                 * turn, forever. */
                 err_set(err, ERR_BINLOG_STREAM,
                         "another replica connected to the server with our server_id %u, and the "
                         "server dropped this connection: give this instance a unique "
-                        "source.server_id (%s, errno %u)",
-                        c->server_id_used, msg, code);
-                err->retriable = false;
-                return err->code;
+                        "source.server_id (errno %u: %s)",
+                        c->server_id_used, code, msg);
+                if (err) {
+                    err->retriable = false;
+                    err->fatal = true;
+                }
+                return ERR_BINLOG_STREAM;
             }
-            if (code == ER_MASTER_FATAL_ERROR_READING_BINLOG)
-                return err_set(err, ERR_BINLOG_PURGED,
-                               "mariadb_rpl_fetch: %s (errno %u): the start position is no "
-                               "longer on the server (binlog purged?): pick one SHOW BINARY LOGS "
-                               "or @@gtid_binlog_pos still has",
-                               msg, code);
+            if (code == 1227 || code == 1045 || code == 1142) {
+                err_set(err, ERR_BINLOG_CONNECT, "binlog dump refused: %s (errno %u)%s", msg, code,
+                        grant_hint(code, "COM_BINLOG_DUMP"));
+                classify(err, code);
+                return ERR_BINLOG_CONNECT;
+            }
+            if (code == ER_MASTER_FATAL_ERROR_READING_BINLOG) {
+                char oldest[256];
+                oldest_binlog(c, oldest, sizeof(oldest));
+                if (c->start_file && c->start_file[0])
+                    err_set(err, ERR_BINLOG_PURGED,
+                            "binlog \"%s\" position %llu is no longer on the server (its oldest "
+                            "binlog is \"%s\"): %s (errno %u)",
+                            c->start_file, (unsigned long long)c->start_pos,
+                            oldest[0] ? oldest : "unknown", msg, code);
+                else
+                    err_set(err, ERR_BINLOG_PURGED,
+                            "the requested GTID position is no longer on the server (its oldest "
+                            "binlog is \"%s\"): %s (errno %u)",
+                            oldest[0] ? oldest : "unknown", msg, code);
+                if (err)
+                    err->fatal = true;
+                return ERR_BINLOG_PURGED;
+            }
             err_set(err, ERR_BINLOG_STREAM, "mariadb_rpl_fetch: %s (errno %u)", msg, code);
-            err->retriable = retriable_errno(code) || code == 0;
-            return err->code;
+            classify(err, code);
+            if (err && code == 0)
+                err->retriable = true;
+            return ERR_BINLOG_STREAM;
         }
         c->ev = e;
+        c->last_activity_ms = now_ms();
         if (e->raw_data == NULL || e->raw_data_size < e->raw_data_ofs + BINLOG_HEADER_LEN)
             return err_set(err, ERR_BINLOG_STREAM,
                            "mariadb_rpl_fetch: a packet of %zu bytes is too short for an event",
@@ -365,6 +588,115 @@ int binlog_conn_next(struct binlog_conn *c, const uint8_t **ev, size_t *len, str
         *len = n;
         return 1;
     }
+}
+
+uint64_t binlog_conn_last_activity_ms(const struct binlog_conn *c)
+{
+    return c->last_activity_ms;
+}
+
+uint32_t binlog_conn_server_id_used(const struct binlog_conn *c)
+{
+    return c->server_id_used;
+}
+
+/* Runs q on m (a plain connection); returns the result or NULL with err filled. */
+static MYSQL_RES *plain_query(MYSQL *m, const char *q, struct err *err)
+{
+    if (mysql_query(m, q) != 0) {
+        unsigned e = mysql_errno(m);
+        err_set(err, ERR_BINLOG_CONNECT, "\"%s\" failed: %s (errno %u)%s", q, mysql_error(m), e,
+                grant_hint(e, q));
+        classify(err, e);
+        return NULL;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    if (res == NULL) {
+        err_set(err, ERR_BINLOG_CONNECT, "\"%s\" returned no result: %s (errno %u)", q,
+                mysql_error(m), mysql_errno(m));
+        classify(err, mysql_errno(m));
+    }
+    return res;
+}
+
+int binlog_conn_list_logs(
+    const struct binlog_conn_opts *o, char ***names, uint64_t **sizes, size_t *n, struct err *err)
+{
+    *names = NULL;
+    *sizes = NULL;
+    *n = 0;
+    MYSQL *m = connect_server(o, 60, err);
+    if (m == NULL)
+        return err ? err->code : ERR_BINLOG_CONNECT;
+    int rc = 0;
+    MYSQL_RES *res = plain_query(m, "SHOW BINARY LOGS", err);
+    if (res == NULL) {
+        rc = err ? err->code : ERR_BINLOG_CONNECT;
+        goto out;
+    }
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        if (row[0] == NULL)
+            continue;
+        *names = xrealloc(*names, (*n + 1) * sizeof(**names));
+        *sizes = xrealloc(*sizes, (*n + 1) * sizeof(**sizes));
+        (*names)[*n] = xstrdup(row[0]);
+        (*sizes)[*n] = row[1] ? strtoull(row[1], NULL, 10) : 0;
+        (*n)++;
+    }
+    mysql_free_result(res);
+out:
+    mysql_close(m);
+    return rc;
+}
+
+int binlog_conn_master_status(const struct binlog_conn_opts *o,
+                              char *file,
+                              size_t filesz,
+                              uint64_t *pos,
+                              char *gtid,
+                              size_t gtidsz,
+                              struct err *err)
+{
+    MYSQL *m = connect_server(o, 60, err);
+    if (m == NULL)
+        return err ? err->code : ERR_BINLOG_CONNECT;
+    int rc = 0;
+    bool mariadb = strstr(mysql_get_server_info(m), "MariaDB") != NULL;
+    /* MySQL 8.4 dropped SHOW MASTER STATUS for SHOW BINARY LOG STATUS (8.2+). */
+    MYSQL_RES *res = plain_query(m, "SHOW MASTER STATUS", err);
+    if (res == NULL && !mariadb && mysql_errno(m) == 1064)
+        res = plain_query(m, "SHOW BINARY LOG STATUS", err);
+    if (res == NULL) {
+        rc = err ? err->code : ERR_BINLOG_CONNECT;
+        goto out;
+    }
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row == NULL || row[0] == NULL || row[1] == NULL) {
+        mysql_free_result(res);
+        rc = err_set(err, ERR_BINLOG_SERVER_SETUP,
+                     "SHOW MASTER STATUS on %s returned no row: binary logging is off (start the "
+                     "server with --log-bin)",
+                     o->host ? o->host : "127.0.0.1");
+        goto out;
+    }
+    snprintf(file, filesz, "%s", row[0]);
+    *pos = strtoull(row[1], NULL, 10);
+    mysql_free_result(res);
+    /* MariaDB's gtid_binlog_pos (not gtid_current_pos, which also has transactions applied as
+     * a replica but not logged); MySQL's executed set. */
+    const char *q = mariadb ? "SELECT @@global.gtid_binlog_pos" : "SELECT @@global.gtid_executed";
+    res = plain_query(m, q, err);
+    if (res == NULL) {
+        rc = err ? err->code : ERR_BINLOG_CONNECT;
+        goto out;
+    }
+    row = mysql_fetch_row(res);
+    snprintf(gtid, gtidsz, "%s", row && row[0] ? row[0] : "");
+    mysql_free_result(res);
+out:
+    mysql_close(m);
+    return rc;
 }
 
 bool binlog_conn_has_checksum(const struct binlog_conn *c)
@@ -400,6 +732,14 @@ void binlog_conn_close(struct binlog_conn *c)
     if (c->mysql)
         mysql_close(c->mysql);
     free(c->start_file);
+    free(c->host);
+    free(c->user);
+    if (c->password) /* not left in freed memory */
+        memset(c->password, 0, strlen(c->password));
+    free(c->password);
+    free(c->tls_ca);
+    free(c->tls_cert);
+    free(c->tls_key);
     free(c->server_uuid);
     free(c->version);
     free(c);

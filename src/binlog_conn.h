@@ -18,6 +18,14 @@
 /* The options have TLS fields and the identity is available (callers may test it). */
 #define BINLOG_CONN_HAS_TLS 1
 
+/* Error classes on struct err (code, retriable, fatal):
+ *   connection lost, server shutting down, killed, can't connect: retriable;
+ *   access denied, missing grant (the message names it), TLS failure, server setup: fatal;
+ *   ERR_BINLOG_PURGED: fatal, names the position and the server's oldest binlog;
+ *   BINLOG_CONN_ERR_ID_CONFLICT (another replica took our server_id): ERR_BINLOG_STREAM with
+ *   fatal set and retriable clear: reconnecting would only fight the other replica. */
+#define BINLOG_CONN_ERR_ID_CONFLICT ERR_BINLOG_STREAM
+
 /* Called with a one-line warning about the server's setup that does not stop the stream
  * (binlog_row_image not FULL). The message is borrowed for the call. */
 typedef void (*binlog_conn_warn_fn)(const char *msg, void *opaque);
@@ -27,7 +35,9 @@ struct binlog_conn_opts {
     unsigned port;              /* 3306 when 0 */
     const char *user;           /* borrowed for binlog_conn_open() */
     const char *password;       /* borrowed for binlog_conn_open(); NULL = none; never logged */
-    uint32_t server_id;         /* our replica server id; 0 = 0x53000000 | (pid & 0xffffff) */
+    uint32_t server_id;         /* our replica server id; 0 = auto: 0x53000000 | a hash of host
+                                   name and pid, moved past the ids SHOW SLAVE HOSTS lists and
+                                   the server's own */
     const char *start_file;     /* binlog file to start in; NULL (with gtid NULL) = the first
                                    file SHOW BINARY LOGS lists */
     uint64_t start_pos;         /* offset in start_file; 4 when 0 */
@@ -42,8 +52,8 @@ struct binlog_conn_opts {
     const char *tls_ca;         /* CA file (verify_ca / verify_identity) */
     const char *tls_cert;       /* client certificate and key, optional */
     const char *tls_key;
-    binlog_conn_warn_fn warn;   /* may be NULL: warnings go to stderr */
-    void *opaque;               /* passed to warn */
+    binlog_conn_warn_fn warn; /* may be NULL: warnings go to stderr */
+    void *opaque;             /* passed to warn */
 };
 
 struct binlog_conn;
@@ -89,6 +99,32 @@ void binlog_conn_identity(const struct binlog_conn *c,
 
 /* The TLS cipher of the connection, NULL when it is plain text. */
 const char *binlog_conn_tls_cipher(const struct binlog_conn *c);
+
+/* Monotonic milliseconds (CLOCK_MONOTONIC) of the last event or heartbeat received (or of the
+ * open): a caller sees a stall when this stops moving. */
+uint64_t binlog_conn_last_activity_ms(const struct binlog_conn *c);
+
+/* The server_id this connection registered with (opts.server_id or the one chosen). */
+uint32_t binlog_conn_server_id_used(const struct binlog_conn *c);
+
+/* Opens a plain (non-replica) connection with o's server, credentials and TLS mode, runs SHOW
+ * BINARY LOGS and closes. Returns 0 with *names / *sizes (n entries, oldest first; caller frees
+ * each name, the names array and the sizes array) or a negative code with err filled (an
+ * access denial names the grant: BINLOG MONITOR on MariaDB, REPLICATION CLIENT on MySQL). */
+int binlog_conn_list_logs(
+    const struct binlog_conn_opts *o, char ***names, uint64_t **sizes, size_t *n, struct err *err);
+
+/* The server's current end on a plain connection: SHOW MASTER STATUS (SHOW BINARY LOG STATUS
+ * on MySQL 8.4+) into file / *pos, and into gtid @@gtid_binlog_pos (MariaDB) or
+ * @@gtid_executed (MySQL), "" when empty. Strings truncated to their sizes. Returns 0 or a
+ * negative code with err filled (ERR_BINLOG_SERVER_SETUP when binary logging is off). */
+int binlog_conn_master_status(const struct binlog_conn_opts *o,
+                              char *file,
+                              size_t filesz,
+                              uint64_t *pos,
+                              char *gtid,
+                              size_t gtidsz,
+                              struct err *err);
 
 /* Ends the dump and closes the connection. NULL is a no-op. */
 void binlog_conn_close(struct binlog_conn *c);

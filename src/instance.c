@@ -1109,25 +1109,12 @@ static void fail_instance(struct instance *in, const struct err *err)
 {
     char why[1024];
     if (err->code == ERR_BINLOG_PURGED) {
-        /* Name the oldest binlog the server still has: the operator's next question. */
-        char oldest[POSITION_FILE_MAX + 64] = "";
-        if (in->password) {
-            struct binlog_conn_opts co;
-            conn_opts(in, &co, in->password);
-            struct position first;
-            position_init(&first);
-            struct err e2 = {0};
-            if (position_find_earliest(&co, &first, &e2) == 0)
-                snprintf(oldest, sizeof(oldest), "; the server's oldest binlog is %s",
-                         first.file);
-            position_free(&first);
-        }
         snprintf(why, sizeof(why),
-                 "%s; the stored position is %s:%llu%s; to go on from the oldest binlog the "
+                 "%s; the stored position is %s:%llu; to go on from the oldest binlog the "
                  "server has (losing what was purged), run with the daemon stopped: sluice "
                  "position reset --config %s --instance %s --earliest (or --timestamp "
                  "'YYYY-MM-DD HH:MM:SS')",
-                 err->msg, in->committed.file, (unsigned long long)in->committed.offset, oldest,
+                 err->msg, in->committed.file, (unsigned long long)in->committed.offset,
                  in->cfg->path, in->ic->name);
     } else if (in->sp.file && in->sp.file[0] && err->code <= ERR_DECODE &&
                err->code > ERR_SINK - 100) {

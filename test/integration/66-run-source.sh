@@ -78,6 +78,25 @@ else
     not_ok "server restarted: the daemon catches up" "$STATUS" "$(log_head "$W/main.log")"
 fi
 
+# ---- ed25519 authentication (MariaDB's auth_ed25519 plugin) -----------------------------------
+if sql "INSTALL SONAME 'auth_ed25519'" 2>"$W/ed.err" &&
+    sql "CREATE USER ed@'127.0.0.1' IDENTIFIED VIA ed25519 USING PASSWORD('edpass');
+         GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO ed@'127.0.0.1';" 2>>"$W/ed.err"; then
+    sluice_stop 10
+    sed -e 's/user: cdc, password: cdcpass/user: ed, password: edpass/' -e 's/name: main/name: ed/' \
+        -e "s|$W/main.jsonl|$W/ed.jsonl|" "$W/main.yaml" >"$W/ed.yaml"
+    sluice_start "$W/ed.yaml" "$W/ed.log"
+    sql "INSERT INTO x.t VALUES (4)"
+    set -- $(master_pos)
+    if wait_consumed "$1" "$2" 20 && grep -q '"id":4' "$W/ed.jsonl"; then
+        ok "a user authenticated by ed25519 streams"
+    else
+        not_ok "a user authenticated by ed25519 streams" "$STATUS" "$(log_head "$W/ed.log")"
+    fi
+else
+    skip "ed25519 authentication" "the server could not load auth_ed25519: $(head -c 200 "$W/ed.err")"
+fi
+
 # ---- another replica with our server_id -------------------------------------------------------
 sluice_stop 10
 config dup cdcpass "" 4242
