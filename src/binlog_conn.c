@@ -332,8 +332,9 @@ static int setup_dump(struct binlog_conn *c, const struct binlog_conn_opts *o, s
 
 /* Connects to o's server with its TLS mode; read_timeout_s 0 = none. Returns the handle (caller
  * closes with mysql_close) or NULL with err filled and classified. */
-static MYSQL *
-connect_server(const struct binlog_conn_opts *o, unsigned read_timeout_s, struct err *err)
+MYSQL *binlog_conn_sql_connect(const struct binlog_conn_opts *o,
+                               unsigned read_timeout_s,
+                               struct err *err)
 {
     const char *host = o->host ? o->host : "127.0.0.1";
     unsigned port = o->port ? o->port : 3306;
@@ -453,7 +454,7 @@ struct binlog_conn *binlog_conn_open(const struct binlog_conn_opts *o, struct er
     c->non_blocking = o->non_blocking;
     /* Three heartbeat periods without a byte: the server or the network is gone. */
     unsigned rt = o->heartbeat_ms ? (unsigned)((3ull * o->heartbeat_ms + 999) / 1000) : 0;
-    c->mysql = connect_server(o, rt, err);
+    c->mysql = binlog_conn_sql_connect(o, rt, err);
     if (c->mysql == NULL)
         goto fail;
     if (read_identity(c, err) || preflight(c, o, err) || setup_dump(c, o, err))
@@ -625,7 +626,7 @@ int binlog_conn_list_logs(
     *names = NULL;
     *sizes = NULL;
     *n = 0;
-    MYSQL *m = connect_server(o, 60, err);
+    MYSQL *m = binlog_conn_sql_connect(o, 60, err);
     if (m == NULL)
         return err ? err->code : ERR_BINLOG_CONNECT;
     int rc = 0;
@@ -658,7 +659,7 @@ int binlog_conn_master_status(const struct binlog_conn_opts *o,
                               size_t gtidsz,
                               struct err *err)
 {
-    MYSQL *m = connect_server(o, 60, err);
+    MYSQL *m = binlog_conn_sql_connect(o, 60, err);
     if (m == NULL)
         return err ? err->code : ERR_BINLOG_CONNECT;
     int rc = 0;

@@ -750,8 +750,10 @@ static int open_schema(struct instance *in, const char *password, struct err *er
 {
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/%s/schema", in->cfg->data_dir, in->ic->name);
-    struct schema_conn sc = {in->ic->source.host, in->ic->source.port, in->ic->source.user,
-                             password};
+    struct schema_conn sc = {in->ic->source.host,         in->ic->source.port,
+                             in->ic->source.user,         password,
+                             (int)in->ic->source.tls.mode, in->ic->source.tls.ca,
+                             in->ic->source.tls.cert,     in->ic->source.tls.key};
     in->schema = schema_open(dir, &sc, err);
     if (in->schema == NULL)
         return ERR_SCHEMA;

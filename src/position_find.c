@@ -47,25 +47,8 @@
  * pre-flight: SHOW BINARY LOGS does not need a ROW binlog). Caller closes with mysql_close. */
 static MYSQL *sql_connect(const struct binlog_conn_opts *o, struct err *err)
 {
-    MYSQL *m = mysql_init(NULL);
-    if (m == NULL) {
-        err_set(err, ERR_NOMEM, "mysql_init failed");
-        return NULL;
-    }
-    /* Bounded reads and writes: a command-line tool must not hang on a dead server. */
-    unsigned ct = o->connect_timeout_s ? o->connect_timeout_s : 10;
-    unsigned rwt = 60;
-    mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
-    mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &rwt);
-    mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &rwt);
-    if (mysql_real_connect(m, o->host ? o->host : "127.0.0.1", o->user, o->password, NULL,
-                           o->port ? o->port : 3306, NULL, 0) == NULL) {
-        err_set(err, ERR_BINLOG_CONNECT, "could not connect as \"%s\": %s (errno %u)",
-                o->user ? o->user : "", mysql_error(m), mysql_errno(m));
-        mysql_close(m);
-        return NULL;
-    }
-    return m;
+    /* Bounded reads: a command-line tool must not hang on a dead server. */
+    return binlog_conn_sql_connect(o, 60, err);
 }
 
 /* Runs q; returns its result (caller frees with mysql_free_result) or NULL with err filled. */

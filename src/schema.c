@@ -51,6 +51,7 @@
 #include "crc32c.h"
 #include "ddl.h"
 #include "mysql_types.h"
+#include "binlog_conn.h"
 #include "schema.h"
 #include "strbuf.h"
 #include "table_map.h"
@@ -67,6 +68,8 @@ struct schema {
     char *dir;
     char *path; /* DIR/history */
     char *host, *user, *password;
+    int tls_mode;
+    char *tls_ca, *tls_cert, *tls_key;
     unsigned port;
     MYSQL *my; /* NULL until first needed, and after a failure */
     struct schema_table **tables;
@@ -465,6 +468,10 @@ struct schema *schema_open(const char *dir, const struct schema_conn *conn, stru
         s->user = conn->user ? xstrdup(conn->user) : NULL;
         s->password = conn->password ? xstrdup(conn->password) : NULL;
         s->port = conn->port;
+        s->tls_mode = conn->tls_mode;
+        s->tls_ca = conn->tls_ca ? xstrdup(conn->tls_ca) : NULL;
+        s->tls_cert = conn->tls_cert ? xstrdup(conn->tls_cert) : NULL;
+        s->tls_key = conn->tls_key ? xstrdup(conn->tls_key) : NULL;
     }
     s->fd = -1;
     return s;
@@ -485,6 +492,9 @@ void schema_free(struct schema *s)
     free(s->host);
     free(s->user);
     free(s->password);
+    free(s->tls_ca);
+    free(s->tls_cert);
+    free(s->tls_key);
     free(s->pos_file);
     free(s);
 }
@@ -1021,16 +1031,26 @@ static int connect_source(struct schema *s, struct err *err)
 {
     if (s->my)
         return 0;
-    s->my = mysql_init(NULL);
-    if (s->my == NULL)
-        return source_err(s, err, "connect to");
-    unsigned timeout = 10, rw = 60;
-    mysql_options(s->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    mysql_options(s->my, MYSQL_OPT_READ_TIMEOUT, &rw);
-    mysql_options(s->my, MYSQL_OPT_WRITE_TIMEOUT, &rw);
-    mysql_options(s->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (!mysql_real_connect(s->my, s->host, s->user, s->password, NULL, s->port, NULL, 0))
-        return source_err(s, err, "connect to");
+    /* The replica connection's way of connecting, TLS included. */
+    struct binlog_conn_opts o;
+    binlog_conn_opts_init(&o);
+    o.host = s->host;
+    o.port = s->port;
+    o.user = s->user;
+    o.password = s->password;
+    o.tls_mode = s->tls_mode;
+    o.tls_ca = s->tls_ca;
+    o.tls_cert = s->tls_cert;
+    o.tls_key = s->tls_key;
+    struct err e = {0};
+    s->my = binlog_conn_sql_connect(&o, 60, &e);
+    if (s->my == NULL) {
+        int rc = err_set(err, ERR_SCHEMA_SOURCE, "could not connect to %s:%u for the schema: %s",
+                         s->host ? s->host : "localhost", s->port, e.msg);
+        err->retriable = e.retriable;
+        return rc;
+    }
+    mysql_set_character_set(s->my, "utf8mb4");
     return 0;
 }
 

@@ -32,7 +32,8 @@ struct schema_conn {
     unsigned port;
     const char *user;
     const char *password;
-    /* TLS later */
+    int tls_mode; /* enum config_tls_mode, as the replica connection */
+    const char *tls_ca, *tls_cert, *tls_key;
 };
 
 /* One column of the model. data_type is information_schema's DATA_TYPE, lower case ("int",

@@ -73,7 +73,7 @@ static int on_table_map(struct table_map *tm, void *opaque, struct err *err)
 
 int main(int argc, char **argv)
 {
-    struct schema_conn conn = {"127.0.0.1", 3306, "root", ""};
+    struct schema_conn conn = {.host = "127.0.0.1", .port = 3306, .user = "root", .password = ""};
     const char *dir = NULL;
     unsigned long long version = 0, start = 0, stop = 0;
     struct drv d = {0};

@@ -121,7 +121,12 @@ static void test_example_file(void)
     CU_ASSERT_STRING_EQUAL(in->positions.root, "/sluice");
     CU_ASSERT_STRING_EQUAL(in->positions.cluster, "prod");
     CU_ASSERT_EQUAL(in->positions.session_timeout_ms, 6000);
-    CU_ASSERT_EQUAL(in->n_sinks, 2);
+    CU_ASSERT_EQUAL(in->budget_mb, 256);
+    CU_ASSERT_EQUAL(in->stall_timeout_ms, 90000);
+    CU_ASSERT_EQUAL(in->positions.save_interval_ms, 1000);
+    CU_ASSERT_EQUAL_FATAL(in->n_sinks, 3);
+    CU_ASSERT_EQUAL(in->sinks[2].type, CONFIG_SINK_FILE);
+    CU_ASSERT_EQUAL(in->sinks[2].rotate_mb, 1024);
     const struct config_sink *k = &in->sinks[0];
     CU_ASSERT_EQUAL(k->type, CONFIG_SINK_KAFKA);
     CU_ASSERT_EQUAL(k->format, CONFIG_FORMAT_CANAL);

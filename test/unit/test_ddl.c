@@ -390,7 +390,7 @@ static void count_warn(const char *msg, void *opaque)
 static struct schema *open_schema(void)
 {
     struct err err = {0};
-    struct schema_conn conn = {"127.0.0.1", 1, "nobody", ""};
+    struct schema_conn conn = {.host = "127.0.0.1", .port = 1, .user = "nobody", .password = ""};
     struct schema *s = schema_open(tmpdir, &conn, &err);
     CU_ASSERT_PTR_NOT_NULL(s);
     if (s)

@@ -54,7 +54,7 @@ static struct schema *new_schema(void)
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/sluice-test-schema.XXXXXX");
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(tmpdir));
     struct err err = {0};
-    struct schema_conn conn = {"127.0.0.1", 1, "nobody", "x"};
+    struct schema_conn conn = {.host = "127.0.0.1", .port = 1, .user = "nobody", .password = "x"};
     struct schema *s = schema_open(tmpdir, &conn, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(schema_load(s, 0, &err), 0);
