@@ -1,5 +1,6 @@
 #!/bin/sh
-# bench.sh — decode speed of `sluice decode` against MariaDB's own mariadb-binlog.
+# bench.sh — decode speed of `sluice decode` against MariaDB's own mariadb-binlog, then the live
+# pipeline benchmark (scripts/bench-live.sh).
 #
 # Starts a throw-away mariadbd with test/integration/lib.sh (127.0.0.1, free port, ROW binlog,
 # --binlog-row-metadata=FULL, CRC32) in a temp dir, writes BENCH_ROWS rows of mixed types in
@@ -11,6 +12,11 @@
 # and prints rows, MB, seconds, rows/s, MB/s and peak RSS for both, and the speed-up.
 # Targets (sluice >= 5x mariadb-binlog, peak RSS < 32 MiB) are reported, never enforced; the
 # script exits non-zero only when something breaks (server, decode error, row-count mismatch).
+# Then scripts/bench-live.sh (its own server and temp dir) measures the live pipeline: rows/s
+# from MariaDB commit through `sluice run` to a fsynced JSON file sink against
+# `mariadb-binlog --read-from-remote-server --raw` of the same stream, sluice's peak RSS, and a
+# transaction of more than 1 GiB (targets: >= 50% of the raw dump rate, <= 128 MiB); its
+# environment (LIVE_*) is described in that script.
 #
 # Environment:
 #   SLUICE        absolute path of the sluice binary (required; `make bench` sets it)
@@ -18,6 +24,7 @@
 #   BENCH_RUNS    timed runs per tool (default 3)
 #   BENCH_ANNOTATE=1  keep Annotate_rows events (default 0: session binlog_annotate_row_events=0)
 #   BENCH_KEEP=1  keep the temp dir (binlogs) and print its path
+#   BENCH_LIVE=0  skip the live pipeline benchmark (scripts/bench-live.sh)
 set -eu
 
 ROWS=${BENCH_ROWS:-1000000}
@@ -294,4 +301,12 @@ if [ "$MB_ROWS" -ne "$EXPECT" ]; then
     status=1
 fi
 [ $status = 0 ] && echo "row counts agree: $SL_ROWS"
+
+# ---------------------------------------------------------------------------------------------
+# The live pipeline: sluice run from a server to the file sink against the raw dump rate
+# ---------------------------------------------------------------------------------------------
+
+if [ "${BENCH_LIVE:-1}" = 1 ]; then
+    SLUICE=$SLUICE sh "$ROOT/scripts/bench-live.sh" || status=1
+fi
 exit $status

@@ -53,7 +53,11 @@ static void respond(int fd, int code, const char *type, const char *body, size_t
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\n\r\n",
-                     code, code == 200 ? "OK" : code == 404 ? "Not Found" : code == 503 ? "Service Unavailable" : "Bad Request",
+                     code,
+                     code == 200   ? "OK"
+                     : code == 404 ? "Not Found"
+                     : code == 503 ? "Service Unavailable"
+                                   : "Bad Request",
                      type, len);
     const char *parts[2] = {head, body};
     size_t lens[2] = {(size_t)n, len};
@@ -148,13 +152,15 @@ static void *admin_thread(void *arg)
     return NULL;
 }
 
-struct admin *admin_start(const char *listen_addr, struct instance **instances, size_t n, struct err *err)
+struct admin *
+admin_start(const char *listen_addr, struct instance **instances, size_t n, struct err *err)
 {
     char host[256];
     int port;
     if (admin_parse_addr(listen_addr, host, sizeof(host), &port, err))
         return NULL;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     char ps[16];
@@ -169,8 +175,10 @@ struct admin *admin_start(const char *listen_addr, struct instance **instances, 
     if (fd >= 0)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0) {
-        err_set(err, ERR_IO, "admin endpoint: could not listen on \"%s\": %s (set admin.listen to "
-                "a free port)", listen_addr, strerror(errno));
+        err_set(err, ERR_IO,
+                "admin endpoint: could not listen on \"%s\": %s (set admin.listen to "
+                "a free port)",
+                listen_addr, strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(ai);

@@ -24,7 +24,8 @@ struct admin;
  * instances is borrowed (the array and the instances outlive the admin). Returns NULL with
  * err filled (ERR_CONFIG for a bad address, ERR_IO when the port is taken: the message says
  * which). */
-struct admin *admin_start(const char *listen, struct instance **instances, size_t n, struct err *err);
+struct admin *
+admin_start(const char *listen, struct instance **instances, size_t n, struct err *err);
 
 /* The port actually listened on. */
 int admin_port(const struct admin *a);

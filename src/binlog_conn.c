@@ -332,9 +332,8 @@ static int setup_dump(struct binlog_conn *c, const struct binlog_conn_opts *o, s
 
 /* Connects to o's server with its TLS mode; read_timeout_s 0 = none. Returns the handle (caller
  * closes with mysql_close) or NULL with err filled and classified. */
-MYSQL *binlog_conn_sql_connect(const struct binlog_conn_opts *o,
-                               unsigned read_timeout_s,
-                               struct err *err)
+MYSQL *
+binlog_conn_sql_connect(const struct binlog_conn_opts *o, unsigned read_timeout_s, struct err *err)
 {
     const char *host = o->host ? o->host : "127.0.0.1";
     unsigned port = o->port ? o->port : 3306;

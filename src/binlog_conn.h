@@ -101,9 +101,8 @@ void binlog_conn_identity(const struct binlog_conn *c,
  * credentials and TLS mode (a required TLS is checked to be on); read_timeout_s 0 = none. For
  * the queries the schema and the position tools run. Returns the handle (caller closes with
  * mysql_close) or NULL with err filled, classified retriable or not. */
-struct st_mysql *binlog_conn_sql_connect(const struct binlog_conn_opts *o,
-                                         unsigned read_timeout_s,
-                                         struct err *err);
+struct st_mysql *
+binlog_conn_sql_connect(const struct binlog_conn_opts *o, unsigned read_timeout_s, struct err *err);
 
 /* The TLS cipher of the connection, NULL when it is plain text. */
 const char *binlog_conn_tls_cipher(const struct binlog_conn *c);

@@ -126,8 +126,8 @@ static const struct cfg_prop props[] = {
     {"instances[].budget_mb", PT_U32, I(budget_mb), 1, 65536, "256", NULL, 0,
      "Memory budget of the instance in MiB: changes read but not yet acknowledged by every "
      "sink. When it is full, reading from the server pauses until sinks catch up."},
-    {"instances[].stall_timeout_ms", PT_U32, I(stall_timeout_ms), 1000, 86400000, "90000", NULL,
-     0, "The instance is `stalled` when neither an event nor a heartbeat arrived for this long "
+    {"instances[].stall_timeout_ms", PT_U32, I(stall_timeout_ms), 1000, 86400000, "90000", NULL, 0,
+     "The instance is `stalled` when neither an event nor a heartbeat arrived for this long "
      "(milliseconds); it then reconnects."},
     {"instances[].filters", PT_SECTION, SC_INSTANCE, 0, NONE0, NULL, NULL, 0,
      "Which changes are captured."},

@@ -122,8 +122,8 @@ int daemon_status(const char *addr, int json)
         fprintf(stderr, "sluice status: %s\n", err.msg);
         return 2;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     char ps[16];
     snprintf(ps, sizeof(ps), "%d", port);

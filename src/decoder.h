@@ -41,9 +41,9 @@ struct decoder_opts {
                                  a replication stream's fake ROTATE, when the connection set
                                  @master_binlog_checksum to CRC32 (files: false) */
     decoder_emit_fn emit;
-    decoder_warn_fn warn; /* may be NULL */
+    decoder_warn_fn warn;              /* may be NULL */
     decoder_table_map_fn on_table_map; /* may be NULL */
-    void *opaque;         /* passed to emit and warn */
+    void *opaque;                      /* passed to emit and warn */
 };
 
 /* Event counts by type code (index = the event type byte) and the rows seen. */

@@ -30,11 +30,11 @@
     X(ERR_DECODE_NO_TABLE_MAP, -302, "rows event without its table map")                           \
     X(ERR_SINK, -400, "sink error")                                                                \
     X(ERR_SINK_IO, -401, "sink could not write")                                                   \
-    X(ERR_SINK_FORMAT, -402, "output format not available for this sink")                         \
+    X(ERR_SINK_FORMAT, -402, "output format not available for this sink")                          \
     X(ERR_POS_STORE, -500, "position store error")                                                 \
     X(ERR_POS_GTID, -501, "malformed gtid set")                                                    \
     X(ERR_POS_CORRUPT, -502, "corrupt position record")                                            \
-    X(ERR_POS_STALE, -503, "position record changed by another owner")                            \
+    X(ERR_POS_STALE, -503, "position record changed by another owner")                             \
     X(ERR_POS_LOCKED, -504, "instance is in use by a running daemon")                              \
     X(ERR_SCHEMA, -600, "schema error")                                                            \
     X(ERR_SCHEMA_MISMATCH, -601, "table map does not match the schema")                            \

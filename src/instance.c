@@ -69,10 +69,10 @@ struct pending {
 
 /* A prepared XA transaction whose XA COMMIT / XA ROLLBACK has not been read yet. */
 struct xa_pending {
-    char xid[256];                   /* as the statements write it: X'..',X'..',N */
+    char xid[256];                    /* as the statements write it: X'..',X'..',N */
     char file[POSITION_FILE_MAX + 1]; /* where its group is */
-    uint64_t start, end;             /* first event, and the XA PREPARE event */
-    struct position before;          /* the boundary before it: positions are held there */
+    uint64_t start, end;              /* first event, and the XA PREPARE event */
+    struct position before;           /* the boundary before it: positions are held there */
 };
 
 struct sink_slot {
@@ -94,8 +94,8 @@ struct instance {
     pthread_mutex_t mu;
     enum instance_state state;
     char why[1024];
-    int64_t since;   /* wall-clock seconds of the last state change */
-    int conn_fd;     /* the connection's socket, -1 when none */
+    int64_t since; /* wall-clock seconds of the last state change */
+    int conn_fd;   /* the connection's socket, -1 when none */
     struct position st_parsed, st_consumed;
     uint32_t last_event_ts;
     bool caught_up;
@@ -126,35 +126,35 @@ struct instance {
     uint64_t committed_schema; /* schema version in force at committed / consumed */
     uint64_t consumed_schema;
     bool in_txn;
-    bool dirty;               /* consumed moved since the last save */
+    bool dirty; /* consumed moved since the last save */
     uint64_t last_save_ms;
 
-    uint64_t next_batch;      /* id of the batch being filled */
+    uint64_t next_batch; /* id of the batch being filled */
     size_t batch_cost;
     size_t batch_changes;
     uint64_t batch_started_ms;
-    bool batch_commit;        /* a transaction ended in this batch */
-    struct pending *pend;     /* closed, unacknowledged batches, oldest first */
+    bool batch_commit;    /* a transaction ended in this batch */
+    struct pending *pend; /* closed, unacknowledged batches, oldest first */
     size_t npend, cappend;
-    size_t inflight;          /* cost of closed unacknowledged batches + the open one */
+    size_t inflight; /* cost of closed unacknowledged batches + the open one */
 
-    struct err fail;          /* the error that ends the current connection / instance */
+    struct err fail; /* the error that ends the current connection / instance */
     bool fail_fatal;
-    _Atomic uint64_t last_event_ms; /* monotonic ms of the last event (0: not streaming) */
+    _Atomic uint64_t last_event_ms;    /* monotonic ms of the last event (0: not streaming) */
     const struct table_map *filter_tm; /* last table-map pointer the filter decided on */
     bool filter_keep;
     struct change_col *drop_buf;
     size_t drop_cap;
 
     /* XA: rows of an XA group are held back until its outcome is known (see the XA banner). */
-    bool xa_group;            /* inside an XA START ... XA PREPARE / ONE PHASE group */
+    bool xa_group; /* inside an XA START ... XA PREPARE / ONE PHASE group */
     char xa_file[POSITION_FILE_MAX + 1];
-    uint64_t xa_start;        /* offset of the group's first event */
+    uint64_t xa_start;         /* offset of the group's first event */
     struct position xa_before; /* committed when the group began */
-    struct xa_pending *xa;    /* prepared, undecided; oldest first */
+    struct xa_pending *xa;     /* prepared, undecided; oldest first */
     size_t nxa, capxa;
-    bool rereading;           /* on_change is fed by a re-read of a prepared group */
-    const char *password;     /* the source password, while run() holds it */
+    bool rereading;       /* on_change is fed by a re-read of a prepared group */
+    const char *password; /* the source password, while run() holds it */
     uint64_t reread_end;
     const char *reread_at_file; /* the deciding XA COMMIT: file, offset */
     uint64_t reread_at_pos;
@@ -473,11 +473,8 @@ static int commit_boundary(struct instance *in, const struct change *c)
     return 0;
 }
 
-static int reread_xa(struct instance *in,
-                     const char *file,
-                     uint64_t start,
-                     uint64_t end,
-                     const struct change *at);
+static int reread_xa(
+    struct instance *in, const char *file, uint64_t start, uint64_t end, const struct change *at);
 
 /* ---- XA --------------------------------------------------------------------------------------
  * The rows of an XA transaction are written at XA PREPARE, and the decision (XA COMMIT or XA
@@ -750,10 +747,10 @@ static int open_schema(struct instance *in, const char *password, struct err *er
 {
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/%s/schema", in->cfg->data_dir, in->ic->name);
-    struct schema_conn sc = {in->ic->source.host,         in->ic->source.port,
-                             in->ic->source.user,         password,
+    struct schema_conn sc = {in->ic->source.host,          in->ic->source.port,
+                             in->ic->source.user,          password,
                              (int)in->ic->source.tls.mode, in->ic->source.tls.ca,
-                             in->ic->source.tls.cert,     in->ic->source.tls.key};
+                             in->ic->source.tls.cert,      in->ic->source.tls.key};
     in->schema = schema_open(dir, &sc, err);
     if (in->schema == NULL)
         return ERR_SCHEMA;
@@ -865,9 +862,9 @@ static int connect_source(struct instance *in, const char *password, bool first,
                        "intended, run: sluice position reset --instance %s --earliest|--latest|"
                        "--timestamp T",
                        in->rec.server_id, in->rec.server_uuid[0] ? " (uuid " : "",
-                       in->rec.server_uuid, in->rec.server_uuid[0] ? ")" : "",
-                       in->ic->source.host, in->ic->source.port, sid, uuid && *uuid ? " (uuid " : "",
-                       uuid ? uuid : "", uuid && *uuid ? ")" : "", in->ic->name);
+                       in->rec.server_uuid, in->rec.server_uuid[0] ? ")" : "", in->ic->source.host,
+                       in->ic->source.port, sid, uuid && *uuid ? " (uuid " : "", uuid ? uuid : "",
+                       uuid && *uuid ? ")" : "", in->ic->name);
     }
     in->server_id = sid;
     snprintf(in->server_uuid, sizeof(in->server_uuid), "%s", uuid ? uuid : "");
@@ -899,11 +896,8 @@ static int connect_source(struct instance *in, const char *password, bool first,
 
 /* Reads the event group [start, end) of file again on a second connection and sends its rows
  * (the XA banner above says why). */
-static int reread_xa(struct instance *in,
-                     const char *file,
-                     uint64_t start,
-                     uint64_t end,
-                     const struct change *at)
+static int reread_xa(
+    struct instance *in, const char *file, uint64_t start, uint64_t end, const struct change *at)
 {
     struct err *err = &in->fail;
     struct binlog_conn_opts co;
@@ -1175,8 +1169,7 @@ static void *run(void *arg)
             close_conn(in);
             if (rc == 0)
                 break; /* stop asked */
-            if (atomic_exchange(&in->watchdog_fired, false))
-            {
+            if (atomic_exchange(&in->watchdog_fired, false)) {
                 err_set(&in->fail, ERR_BINLOG_STREAM,
                         "no event for %u ms and heartbeats are off (source.heartbeat_ms 0)",
                         in->ic->stall_timeout_ms);
@@ -1195,8 +1188,8 @@ static void *run(void *arg)
             err = in->fail;
             goto failed;
         }
-        bool stalled = rc != 0 && !first && in->stream_end_ms - in->stream_last_ms >=
-                                                  in->ic->stall_timeout_ms;
+        bool stalled =
+            rc != 0 && !first && in->stream_end_ms - in->stream_last_ms >= in->ic->stall_timeout_ms;
         char why[400];
         snprintf(why, sizeof(why), "%s; retrying in %llu ms", in->fail.msg,
                  (unsigned long long)backoff);

@@ -1318,8 +1318,8 @@ static int target_index(const struct schema_table *t, enum ddl_pos pos, const ch
  * When the server cannot tell, the collation stays unknown (text when valid UTF-8). */
 static bool charset_unknown(const struct schema_col *c)
 {
-    static const char *const text[] = {"char", "varchar", "tinytext", "text", "mediumtext",
-                                       "longtext", NULL};
+    static const char *const text[] = {"char",       "varchar",  "tinytext", "text",
+                                       "mediumtext", "longtext", NULL};
     if (c->collation != 0 || c->data_type == NULL)
         return false;
     for (int i = 0; text[i]; i++)

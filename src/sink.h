@@ -43,7 +43,7 @@ typedef void (*sink_ack_fn)(uint64_t batch_id, size_t bytes, void *opaque);
 /* What open() is given. Everything is borrowed for the duration of open() only, except cfg,
  * which the sink may keep (the config outlives every sink). */
 struct sink_conf {
-    const char *instance;         /* instance name, for file names, topics and messages */
+    const char *instance; /* instance name, for file names, topics and messages */
     const struct config_sink *cfg;
     sink_ack_fn ack;
     void *opaque; /* passed to ack */

@@ -14,11 +14,11 @@
 #include <stdint.h>
 
 struct stream_pos {
-    char *file;               /* current file name (owned) */
-    uint64_t pos;             /* offset of the next event */
-    bool seen_fde;            /* a FORMAT_DESCRIPTION was seen */
-    bool crc_before_fde;      /* events before the first FDE end with a CRC32 */
-    bool crc;                 /* the last FDE announced CRC32 */
+    char *file;          /* current file name (owned) */
+    uint64_t pos;        /* offset of the next event */
+    bool seen_fde;       /* a FORMAT_DESCRIPTION was seen */
+    bool crc_before_fde; /* events before the first FDE end with a CRC32 */
+    bool crc;            /* the last FDE announced CRC32 */
 };
 
 /* Starts at file:pos (file copied; "" when unknown, as for a GTID start). */

@@ -442,7 +442,8 @@ static int mysql_expected(const struct mysql_stream *m, char want[][400])
              TS, m->write1);
     snprintf(want[k++], 400,
              "{\"type\":\"update\",\"db\":\"shop\",\"table\":\"items\",\"ts\":%u,\"pos\":\"" F
-             ":%zu\",\"row\":0" G1 ",\"data\":{\"id\":1,\"name\":\"xy/\"},\"old\":{\"id\":1,\"name\":"
+             ":%zu\",\"row\":0" G1
+             ",\"data\":{\"id\":1,\"name\":\"xy/\"},\"old\":{\"id\":1,\"name\":"
              "\"abc\"}}",
              TS, m->update1);
     snprintf(want[k++], 400,
