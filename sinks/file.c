@@ -1,12 +1,12 @@
 /*
  * sinks/file.c — the file sink: each change rendered as one line (the configured format and
- * '\n') appended to `path`, fsynced per batch, then acknowledged. A synchronous sink: every
- * acknowledgement happens inside write_batch(), poll() has nothing to do.
+ * '\n') appended to `path`, fsynced per batch, then acknowledged (by poll(): see Syncing).
  *
  * Batches. append() renders into a memory buffer; write_batch() writes the whole buffer with
- * write(2) (O_APPEND; short writes and EINTR resumed), fdatasync()s it (and fsyncs the directory
- * when the file or a rotation created a directory entry), and only then acknowledges, with the
- * batch's byte count. An empty batch is acknowledged at once.
+ * write(2) (O_APPEND; short writes and EINTR resumed) and fsyncs the directory when the file or
+ * a rotation created a directory entry; the syncer thread then fdatasync()s it, and only then is
+ * the batch acknowledged, with its byte count. A non-regular file (a FIFO, /dev/null) is
+ * acknowledged by write_batch() itself.
  *
  * Invariants:
  *   - the file holds whole lines only, and whole batches. When a write or sync fails (ENOSPC,
@@ -38,11 +38,22 @@
  * fsynced or rotated; as nothing written to them can be taken back, a retry after a failed write
  * resumes at the first byte that did not go out.
  *
- * Threads: a sink belongs to its instance's thread; no shared state.
+ * Syncing. write(2) happens in write_batch(), on the instance's thread; the fdatasync that
+ * makes a batch durable runs on the sink's own syncer thread, so the instance decodes the next
+ * batch while the disk flushes this one. One fdatasync covers every batch written before it.
+ * poll() hands the batches synced so far to the ack callback, on the instance's thread. Before a
+ * rotation, a reopen or close, the syncer is drained (the file descriptor changes only while
+ * nothing is being synced). A failed fdatasync is reported by the next poll() or write_batch()
+ * as ERR_SINK_IO; the batches after it are never acknowledged.
+ *
+ * Threads: the sink belongs to its instance's thread, except for the syncer, which touches only
+ * the fields under `mu` and calls fdatasync on `fd` (not changed while it syncs).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +90,19 @@ struct file_sink {
     off_t trunc_size;
     dev_t trunc_dev;
     ino_t trunc_ino;
+
+    /* The syncer thread (see "Syncing" above): batches written, waiting for their fdatasync. */
+    pthread_t syncer;
+    bool syncer_started;
+    pthread_mutex_t mu;
+    pthread_cond_t work;      /* to the syncer: something to sync, or stop */
+    pthread_cond_t done;      /* to the instance: a sync finished */
+    struct pending *unsynced; /* written, not yet acknowledged, in id order */
+    size_t nunsynced, cap_unsynced;
+    uint64_t synced_id; /* every batch up to this id is synced */
+    bool stop;
+    bool syncing;   /* the syncer is in fdatasync */
+    int sync_errno; /* a failed fdatasync: every later batch stays unacknowledged */
 };
 
 /* Writes p[*done..len), resuming short writes; *done is how far it got, also on failure. */
@@ -276,6 +300,83 @@ out:
     return r;
 }
 
+/* True when a written batch waits for its fdatasync (under mu). */
+static bool sync_wanted(const struct file_sink *fs)
+{
+    return fs->nunsynced && fs->unsynced[fs->nunsynced - 1].id > fs->synced_id;
+}
+
+static void *syncer_main(void *arg)
+{
+    struct file_sink *fs = arg;
+    pthread_mutex_lock(&fs->mu);
+    for (;;) {
+        while (!fs->stop && (!sync_wanted(fs) || fs->sync_errno))
+            pthread_cond_wait(&fs->work, &fs->mu);
+        if (!sync_wanted(fs) || fs->sync_errno)
+            break; /* stop, nothing left */
+        uint64_t upto = fs->unsynced[fs->nunsynced - 1].id;
+        int fd = fs->fd;
+        fs->syncing = true;
+        pthread_mutex_unlock(&fs->mu);
+        int r = fd >= 0 ? fdatasync(fd) : 0;
+        int e = errno;
+        pthread_mutex_lock(&fs->mu);
+        fs->syncing = false;
+        if (r != 0)
+            fs->sync_errno = e;
+        else
+            fs->synced_id = upto;
+        pthread_cond_broadcast(&fs->done);
+    }
+    pthread_mutex_unlock(&fs->mu);
+    return NULL;
+}
+
+/* Waits until every written batch is synced (or a sync failed). */
+static void drain_syncer(struct file_sink *fs)
+{
+    pthread_mutex_lock(&fs->mu);
+    while (sync_wanted(fs) && !fs->sync_errno)
+        pthread_cond_wait(&fs->done, &fs->mu);
+    pthread_mutex_unlock(&fs->mu);
+}
+
+/* Acknowledges the synced batches (instance thread); waits up to timeout_ms for the others. */
+static int collect_synced(struct file_sink *fs, int timeout_ms, struct err *err)
+{
+    pthread_mutex_lock(&fs->mu);
+    if (timeout_ms > 0 && sync_wanted(fs) && !fs->sync_errno) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (sync_wanted(fs) && !fs->sync_errno)
+            if (pthread_cond_timedwait(&fs->done, &fs->mu, &until) != 0)
+                break;
+    }
+    size_t n = 0;
+    struct pending done[64];
+    while (n < fs->nunsynced && n < 64 && fs->unsynced[n].id <= fs->synced_id)
+        n++; /* more than 64: the rest at the next call */
+    if (n) {
+        memcpy(done, fs->unsynced, n * sizeof(*done));
+        memmove(fs->unsynced, fs->unsynced + n, (fs->nunsynced - n) * sizeof(*fs->unsynced));
+        fs->nunsynced -= n;
+    }
+    int e = fs->sync_errno;
+    pthread_mutex_unlock(&fs->mu);
+    for (size_t i = 0; i < n; i++)
+        sink_acknowledge(&fs->base, done[i].id, done[i].bytes);
+    if (e)
+        return err_set(err, ERR_SINK_IO, "could not fsync \"%s\": %s", fs->path, strerror(e));
+    return 0;
+}
+
 static struct sink *file_open(const struct sink_conf *conf, struct err *err)
 {
     const char *path = conf->cfg->path;
@@ -296,10 +397,20 @@ static struct sink *file_open(const struct sink_conf *conf, struct err *err)
     else
         fs->dir = xstrndup(path, (size_t)(slash - path));
     fs->name = xstrdup(slash ? slash + 1 : path);
+    pthread_mutex_init(&fs->mu, NULL);
+    pthread_cond_init(&fs->work, NULL);
+    pthread_cond_init(&fs->done, NULL);
     if (open_file(fs, err) != 0) {
         sink_file_ops.close(&fs->base);
         return NULL;
     }
+    if (pthread_create(&fs->syncer, NULL, syncer_main, fs) != 0) {
+        err_set(err, ERR_SINK, "instance \"%s\": could not start the file sink's thread",
+                conf->instance ? conf->instance : "");
+        sink_file_ops.close(&fs->base);
+        return NULL;
+    }
+    fs->syncer_started = true;
     return &fs->base;
 }
 
@@ -359,10 +470,15 @@ static int file_write_batch(struct sink *s, uint64_t batch_id, struct err *err)
     int r;
 
     add_pending(fs, batch_id);
+    if ((r = collect_synced(fs, 0, err)) != 0)
+        return r;
     if ((r = open_file(fs, err)) != 0 || (r = truncate_failed(fs, err)) != 0)
         return r;
-    if (rotation_due(fs) && (r = rotate(fs, err)) != 0)
-        return r;
+    if (rotation_due(fs)) {
+        drain_syncer(fs);
+        if ((r = collect_synced(fs, 0, err)) != 0 || (r = rotate(fs, err)) != 0)
+            return r;
+    }
     if (fs->regular) {
         if (fstat(fs->fd, &st) != 0)
             return err_set(err, ERR_SINK_IO, "could not stat \"%s\": %s", fs->path,
@@ -377,26 +493,38 @@ static int file_write_batch(struct sink *s, uint64_t batch_id, struct err *err)
             r = err_set(err, ERR_SINK_IO, "could not write \"%s\": %s", fs->path, strerror(errno));
             goto undo;
         }
-        if (fs->regular && fdatasync(fs->fd) != 0) {
-            r = err_set(err, ERR_SINK_IO, "could not fsync \"%s\": %s", fs->path, strerror(errno));
-            goto undo;
-        }
     }
     if (fs->dir_dirty && (r = sync_dir(fs, err)) != 0)
         goto undo;
 
     if (fs->regular)
         fs->size = (uint64_t)start + fs->buf.len;
-    for (size_t i = 0; i < fs->npend; i++)
-        sink_acknowledge(s, fs->pend[i].id, fs->pend[i].bytes);
+    if (fs->regular) {
+        /* Durable once the syncer's next fdatasync is done: acknowledged by poll(). */
+        pthread_mutex_lock(&fs->mu);
+        if (fs->nunsynced + fs->npend > fs->cap_unsynced) {
+            fs->cap_unsynced = 2 * (fs->nunsynced + fs->npend) + 4;
+            fs->unsynced = xrealloc(fs->unsynced, fs->cap_unsynced * sizeof(*fs->unsynced));
+        }
+        if (fs->npend)
+            memcpy(fs->unsynced + fs->nunsynced, fs->pend, fs->npend * sizeof(*fs->pend));
+        fs->nunsynced += fs->npend;
+        pthread_cond_signal(&fs->work);
+        pthread_mutex_unlock(&fs->mu);
+    } else {
+        for (size_t i = 0; i < fs->npend; i++)
+            sink_acknowledge(s, fs->pend[i].id, fs->pend[i].bytes);
+    }
     fs->npend = 0;
     fs->pend_bytes = 0;
     fs->sent = 0;
     strbuf_reset(&fs->buf);
     /* Errors here are not this batch's (it is acknowledged): the rotation is retried, and its
      * error reported, by the next write_batch(). */
-    if (rotation_due(fs))
+    if (rotation_due(fs)) {
+        drain_syncer(fs);
         rotate(fs, NULL);
+    }
     return 0;
 
 undo:
@@ -412,15 +540,13 @@ undo:
 
 static int file_poll(struct sink *s, int timeout_ms, struct err *err)
 {
-    (void)s;
-    (void)timeout_ms;
-    (void)err;
-    return 0; /* acknowledgements all happen in write_batch() */
+    return collect_synced((struct file_sink *)s, timeout_ms, err);
 }
 
 static void file_reopen(struct sink *s)
 {
     struct file_sink *fs = (struct file_sink *)s;
+    drain_syncer(fs);
     close_file(fs);
     /* A failure leaves fd at -1: the next write_batch() retries and reports it. */
     open_file(fs, NULL);
@@ -429,6 +555,17 @@ static void file_reopen(struct sink *s)
 static void file_close(struct sink *s)
 {
     struct file_sink *fs = (struct file_sink *)s;
+    if (fs->syncer_started) {
+        pthread_mutex_lock(&fs->mu);
+        fs->stop = true;
+        pthread_cond_signal(&fs->work);
+        pthread_mutex_unlock(&fs->mu);
+        pthread_join(fs->syncer, NULL);
+    }
+    pthread_mutex_destroy(&fs->mu);
+    pthread_cond_destroy(&fs->work);
+    pthread_cond_destroy(&fs->done);
+    free(fs->unsynced);
     close_file(fs);
     strbuf_free(&fs->buf);
     free(fs->pend);

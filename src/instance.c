@@ -1010,8 +1010,9 @@ static int stream(struct instance *in)
         }
         if (idle || closed) {
             /* Under a steady load the stream is never idle: acknowledgements and positions are
-             * taken care of after every batch too. */
-            rc = poll_sinks(in, 0, err);
+             * taken care of after every batch too. When idle, wait (bounded) for what is still
+             * unacknowledged: the next read may block for long. */
+            rc = poll_sinks(in, idle && in->npend ? 1000 : 0, err);
             if (rc)
                 return rc;
             rc = save_positions(in, false, err);

@@ -160,6 +160,9 @@ static void write_ok(struct sink *s, uint64_t id)
     CU_ASSERT_EQUAL(r, 0);
     if (r != 0)
         fprintf(stderr, "\nwrite_batch %llu: %s\n", (unsigned long long)id, err.msg);
+    /* The fsync runs on the sink's thread: wait for the acknowledgement. */
+    if (r == 0)
+        CU_ASSERT_EQUAL(sink_poll(s, 5000, &err), 0);
 }
 
 static int setup(void)
