@@ -813,12 +813,10 @@ static int connect_source(struct instance *in, const char *password, bool first,
     }
     struct strbuf gtid = {0};
     const struct position *p = &in->committed;
-    bool by_gtid = false;
     if (p->gtid.flavor == POSITION_GTID_MARIADB && !position_gtid_is_empty(&p->gtid) &&
         (p->file[0] == '\0' || in->identity_changed)) {
         position_gtid_format(&p->gtid, &gtid);
         co.gtid = gtid.buf;
-        by_gtid = true;
     } else if (p->file[0]) {
         co.start_file = p->file;
         co.start_pos = p->offset ? p->offset : 4;
@@ -826,9 +824,9 @@ static int connect_source(struct instance *in, const char *password, bool first,
         strbuf_free(&gtid);
         return err_set(err, ERR_INSTANCE,
                        "the stored position is a MySQL GTID set without a file: this build "
-                       "cannot resume from it; run sluice position reset --instance %s --file F "
-                       "--pos P",
-                       in->ic->name);
+                       "cannot resume from it; run sluice position reset --config %s --instance "
+                       "%s --file F --pos P",
+                       in->cfg->path, in->ic->name);
     }
     in->conn = binlog_conn_open(&co, err);
     strbuf_free(&gtid);
@@ -845,10 +843,12 @@ static int connect_source(struct instance *in, const char *password, bool first,
                                                    : in->rec.server_id == sid);
     if (!same && !in->identity_changed) {
         if (!position_gtid_is_empty(&in->committed.gtid) && mariadb) {
+            struct strbuf g = {0};
+            position_gtid_format(&in->committed.gtid, &g);
             log_warn(FAC, in->ic->name,
-                     "source server changed (server_id %u uuid \"%s\" -> server_id %u uuid "
-                     "\"%s\"): resuming by GTID %s",
-                     in->rec.server_id, in->rec.server_uuid, sid, uuid ? uuid : "", "set");
+                     "source server changed (server_id %u -> %u): resuming by GTID %s",
+                     in->rec.server_id, sid, g.buf ? g.buf : "");
+            strbuf_free(&g);
             in->identity_changed = true;
             binlog_conn_close(in->conn);
             in->conn = NULL;
@@ -859,18 +859,17 @@ static int connect_source(struct instance *in, const char *password, bool first,
         return err_set(err, ERR_INSTANCE_IDENTITY,
                        "the stored position belongs to server_id %u%s%s%s, but %s:%u is server_id "
                        "%u%s%s%s and the position has no GTID to resume by; if the change is "
-                       "intended, run: sluice position reset --instance %s --earliest|--latest|"
-                       "--timestamp T",
+                       "intended, run: sluice position reset --config %s --instance %s "
+                       "--earliest|--latest|--timestamp T",
                        in->rec.server_id, in->rec.server_uuid[0] ? " (uuid " : "",
                        in->rec.server_uuid, in->rec.server_uuid[0] ? ")" : "", in->ic->source.host,
                        in->ic->source.port, sid, uuid && *uuid ? " (uuid " : "", uuid ? uuid : "",
-                       uuid && *uuid ? ")" : "", in->ic->name);
+                       uuid && *uuid ? ")" : "", in->cfg->path, in->ic->name);
     }
     in->server_id = sid;
     snprintf(in->server_uuid, sizeof(in->server_uuid), "%s", uuid ? uuid : "");
     snprintf(in->server_version, sizeof(in->server_version), "%s", version ? version : "");
     in->server_mariadb = mariadb;
-    (void)by_gtid;
 
     struct decoder_opts o;
     decoder_opts_init(&o);
@@ -1161,12 +1160,11 @@ static void *run(void *arg)
                      in->server_uuid[0] ? ", uuid " : "", in->server_uuid, in->sp.file,
                      (unsigned long long)in->sp.pos);
             set_state(in, INSTANCE_STREAMING, NULL);
-            backoff = BACKOFF_MIN_MS;
             uint64_t t0 = now_ms();
             rc = stream(in);
             in->stream_end_ms = now_ms();
             if (now_ms() - t0 > 10000)
-                backoff = BACKOFF_MIN_MS;
+                backoff = BACKOFF_MIN_MS; /* it streamed a while: a new trouble */
             close_conn(in);
             if (rc == 0)
                 break; /* stop asked */

@@ -115,4 +115,20 @@ fi
 kill "$DUMP_PID" 2>/dev/null || true
 wait "$DUMP_PID" 2>/dev/null || true
 sluice_stop 10
+
+# ---- another server behind the same address -------------------------------------------------
+# The stored position (reset to a file:pos, so without a GTID) belongs to server_id 1; a server
+# with server_id 2 now answers on the port: refused, with the reset command.
+"$SLUICE" position reset --config "$W/main.yaml" --instance main --file binlog.000001 --pos 4 >/dev/null
+PORT=$MARIADB_PORT
+mariadb_down "$TEST_TMP/db"
+mariadb_up_port "$TEST_TMP/db2" "$PORT" --server-id=2
+cdc_user
+sluice_start "$W/main.yaml" "$W/main2.log"
+if wait_state failed 15 && printf '%s' "$STATUS" | jq -r .why | grep -q 'belongs to server_id 1.*server_id 2.*sluice position reset'; then
+    ok "a different server (server_id 2) under a stored position of server_id 1 without GTID: refused"
+else
+    not_ok "a different server under the stored position: refused" "$STATUS" "$(log_head "$W/main2.log")"
+fi
+sluice_stop 10
 test_done
