@@ -153,9 +153,20 @@ timeout 60 "$D" stream --host 127.0.0.1 --port "$PORT_A" --user cdc --password c
 FIRST_PID=$!
 at_exit "kill $FIRST_PID 2>/dev/null"
 sleep 1.5
-drv_a stream --server-id 4242 --heartbeat-ms 500 --seconds 3
-SECOND=$OUT
+timeout 60 "$D" stream --host 127.0.0.1 --port "$PORT_A" --user cdc --password cdcpw \
+    --server-id 4242 --heartbeat-ms 500 --seconds 3 >"$W/second.out" 2>&1 &
+SECOND_PID=$!
+at_exit "kill $SECOND_PID 2>/dev/null"
+# The server drops the first replica when the second registers: wait for its error (bounded).
+_i=0
+while kill -0 "$FIRST_PID" 2>/dev/null && ! grep -q '^error' "$W/first.out" && [ $_i -lt 100 ]; do
+    sleep 0.2
+    _i=$((_i + 1))
+done
+kill "$FIRST_PID" "$SECOND_PID" 2>/dev/null || true
 wait "$FIRST_PID" 2>/dev/null || true
+wait "$SECOND_PID" 2>/dev/null || true
+SECOND=$(cat "$W/second.out")
 OUT=$(cat "$W/first.out")
 expect "duplicate server_id: fatal, names the id and source.server_id" \
     '^error code=-213 retriable=0 fatal=1 msg=another replica .*server_id 4242.*source\.server_id'
