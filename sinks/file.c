@@ -1,12 +1,16 @@
 /*
  * sinks/file.c — the file sink: each change rendered as one line (the configured format and
- * '\n') appended to `path`, fsynced per batch, then acknowledged (by poll(): see Syncing).
+ * '\n') appended to `path`, fsynced per batch, then acknowledged.
  *
- * Batches. append() renders into a memory buffer; write_batch() writes the whole buffer with
- * write(2) (O_APPEND; short writes and EINTR resumed) and fsyncs the directory when the file or
- * a rotation created a directory entry; the syncer thread then fdatasync()s it, and only then is
- * the batch acknowledged, with its byte count. A non-regular file (a FIFO, /dev/null) is
- * acknowledged by write_batch() itself.
+ * Two threads. append() renders into `front` on the instance's thread; write_batch() hands the
+ * rendered batch to the sink's writer thread (an inbox) and returns. The writer writes the
+ * batches with write(2) (O_APPEND; short writes and EINTR resumed), fdatasync()s them (and fsyncs
+ * the directory when the file or a rotation created a directory entry), and only then puts them
+ * on the acknowledged list; poll() passes that list to the ack callback on the instance's thread,
+ * with each batch's byte count. So the instance decodes the next batch while this one is copied
+ * and flushed. An empty batch is acknowledged after the batches before it. An error of the
+ * writer is returned once, by the next poll() or write_batch(); the failed data stays with the
+ * writer, which tries again (failed batch first) when the next batch arrives.
  *
  * Invariants:
  *   - the file holds whole lines only, and whole batches. When a write or sync fails (ENOSPC,
@@ -38,16 +42,9 @@
  * fsynced or rotated; as nothing written to them can be taken back, a retry after a failed write
  * resumes at the first byte that did not go out.
  *
- * Syncing. write(2) happens in write_batch(), on the instance's thread; the fdatasync that
- * makes a batch durable runs on the sink's own syncer thread, so the instance decodes the next
- * batch while the disk flushes this one. One fdatasync covers every batch written before it.
- * poll() hands the batches synced so far to the ack callback, on the instance's thread. Before a
- * rotation, a reopen or close, the syncer is drained (the file descriptor changes only while
- * nothing is being synced). A failed fdatasync is reported by the next poll() or write_batch()
- * as ERR_SINK_IO; the batches after it are never acknowledged.
- *
- * Threads: the sink belongs to its instance's thread, except for the syncer, which touches only
- * the fields under `mu` and calls fdatasync on `fd` (not changed while it syncs).
+ * Threads: the instance's thread owns `front` and the ack callback; the writer owns the file
+ * and everything below `mu` in struct file_sink except the inbox, acked list and flags, which
+ * are under `mu`. reopen() waits for the writer to have reopened the file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -63,6 +60,10 @@
 #include "file.h"
 #include "xmalloc.h"
 
+/* Rendered bytes waiting for the writer above which write_batch() waits: bounds the sink's
+ * memory whatever the instance's budget. */
+#define INBOX_MAX (8u << 20)
+
 /* A batch handed to write_batch() but not yet durable (only after a failure). */
 struct pending {
     uint64_t id;
@@ -70,7 +71,28 @@ struct pending {
 };
 
 struct file_sink {
-    struct sink base; /* first: the sink is used through it */
+    struct sink base;    /* first: the sink is used through it */
+    struct strbuf front; /* instance thread: the batch being rendered */
+
+    /* Shared, under mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t work; /* to the writer: inbox, reopen or stop */
+    pthread_cond_t done; /* to the instance: acked, error, reopen done */
+    pthread_t writer;
+    bool writer_started;
+    struct strbuf inbox; /* batches handed over, not yet taken by the writer */
+    struct pending *inbox_ids;
+    size_t ninbox, cap_inbox;
+    struct pending *acked; /* durable, not yet passed to the ack callback */
+    size_t nacked, cap_acked;
+    uint64_t handed;  /* last batch id handed over */
+    uint64_t settled; /* last batch id acknowledged or failed (writer done with it) */
+    bool has_error;
+    struct err error;
+    bool reopen_req;
+    bool stop;
+
+    /* The writer's. */
     const char *path; /* borrowed from the config */
     char *dir;        /* directory of path ("." when path has no '/') */
     char *name;       /* last component of path */
@@ -90,19 +112,6 @@ struct file_sink {
     off_t trunc_size;
     dev_t trunc_dev;
     ino_t trunc_ino;
-
-    /* The syncer thread (see "Syncing" above): batches written, waiting for their fdatasync. */
-    pthread_t syncer;
-    bool syncer_started;
-    pthread_mutex_t mu;
-    pthread_cond_t work;      /* to the syncer: something to sync, or stop */
-    pthread_cond_t done;      /* to the instance: a sync finished */
-    struct pending *unsynced; /* written, not yet acknowledged, in id order */
-    size_t nunsynced, cap_unsynced;
-    uint64_t synced_id; /* every batch up to this id is synced */
-    bool stop;
-    bool syncing;   /* the syncer is in fdatasync */
-    int sync_errno; /* a failed fdatasync: every later batch stays unacknowledged */
 };
 
 /* Writes p[*done..len), resuming short writes; *done is how far it got, also on failure. */
@@ -300,82 +309,7 @@ out:
     return r;
 }
 
-/* True when a written batch waits for its fdatasync (under mu). */
-static bool sync_wanted(const struct file_sink *fs)
-{
-    return fs->nunsynced && fs->unsynced[fs->nunsynced - 1].id > fs->synced_id;
-}
-
-static void *syncer_main(void *arg)
-{
-    struct file_sink *fs = arg;
-    pthread_mutex_lock(&fs->mu);
-    for (;;) {
-        while (!fs->stop && (!sync_wanted(fs) || fs->sync_errno))
-            pthread_cond_wait(&fs->work, &fs->mu);
-        if (!sync_wanted(fs) || fs->sync_errno)
-            break; /* stop, nothing left */
-        uint64_t upto = fs->unsynced[fs->nunsynced - 1].id;
-        int fd = fs->fd;
-        fs->syncing = true;
-        pthread_mutex_unlock(&fs->mu);
-        int r = fd >= 0 ? fdatasync(fd) : 0;
-        int e = errno;
-        pthread_mutex_lock(&fs->mu);
-        fs->syncing = false;
-        if (r != 0)
-            fs->sync_errno = e;
-        else
-            fs->synced_id = upto;
-        pthread_cond_broadcast(&fs->done);
-    }
-    pthread_mutex_unlock(&fs->mu);
-    return NULL;
-}
-
-/* Waits until every written batch is synced (or a sync failed). */
-static void drain_syncer(struct file_sink *fs)
-{
-    pthread_mutex_lock(&fs->mu);
-    while (sync_wanted(fs) && !fs->sync_errno)
-        pthread_cond_wait(&fs->done, &fs->mu);
-    pthread_mutex_unlock(&fs->mu);
-}
-
-/* Acknowledges the synced batches (instance thread); waits up to timeout_ms for the others. */
-static int collect_synced(struct file_sink *fs, int timeout_ms, struct err *err)
-{
-    pthread_mutex_lock(&fs->mu);
-    if (timeout_ms > 0 && sync_wanted(fs) && !fs->sync_errno) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (sync_wanted(fs) && !fs->sync_errno)
-            if (pthread_cond_timedwait(&fs->done, &fs->mu, &until) != 0)
-                break;
-    }
-    size_t n = 0;
-    struct pending done[64];
-    while (n < fs->nunsynced && n < 64 && fs->unsynced[n].id <= fs->synced_id)
-        n++; /* more than 64: the rest at the next call */
-    if (n) {
-        memcpy(done, fs->unsynced, n * sizeof(*done));
-        memmove(fs->unsynced, fs->unsynced + n, (fs->nunsynced - n) * sizeof(*fs->unsynced));
-        fs->nunsynced -= n;
-    }
-    int e = fs->sync_errno;
-    pthread_mutex_unlock(&fs->mu);
-    for (size_t i = 0; i < n; i++)
-        sink_acknowledge(&fs->base, done[i].id, done[i].bytes);
-    if (e)
-        return err_set(err, ERR_SINK_IO, "could not fsync \"%s\": %s", fs->path, strerror(e));
-    return 0;
-}
+static void *writer_main(void *arg);
 
 static struct sink *file_open(const struct sink_conf *conf, struct err *err)
 {
@@ -404,34 +338,33 @@ static struct sink *file_open(const struct sink_conf *conf, struct err *err)
         sink_file_ops.close(&fs->base);
         return NULL;
     }
-    if (pthread_create(&fs->syncer, NULL, syncer_main, fs) != 0) {
+    if (pthread_create(&fs->writer, NULL, writer_main, fs) != 0) {
         err_set(err, ERR_SINK, "instance \"%s\": could not start the file sink's thread",
                 conf->instance ? conf->instance : "");
         sink_file_ops.close(&fs->base);
         return NULL;
     }
-    fs->syncer_started = true;
+    fs->writer_started = true;
     return &fs->base;
 }
 
 static int file_append(struct sink *s, const struct change *c, struct err *err)
 {
     struct file_sink *fs = (struct file_sink *)s;
-    size_t mark = fs->buf.len;
-    int r = sink_format_render(s->cfg->format, s->instance, c, &fs->buf, err);
+    size_t mark = fs->front.len;
+    int r = sink_format_render(s->cfg->format, s->instance, c, &fs->front, err);
     if (r != 0) {
-        strbuf_truncate(&fs->buf, mark);
+        strbuf_truncate(&fs->front, mark);
         return r;
     }
-    strbuf_appendc(&fs->buf, '\n');
+    strbuf_appendc(&fs->front, '\n');
     return 0;
 }
 
 /* Records batch_id as pending with the bytes appended since the previous batch. A retry (an id
  * already pending) adds them to that batch. */
-static void add_pending(struct file_sink *fs, uint64_t batch_id)
+static void add_pending_bytes(struct file_sink *fs, uint64_t batch_id, size_t fresh)
 {
-    size_t fresh = fs->buf.len - fs->pend_bytes;
     if (fs->npend && batch_id <= fs->pend[fs->npend - 1].id) {
         fs->pend[fs->npend - 1].bytes += fresh;
     } else {
@@ -443,7 +376,7 @@ static void add_pending(struct file_sink *fs, uint64_t batch_id)
         fs->pend[fs->npend].bytes = fresh;
         fs->npend++;
     }
-    fs->pend_bytes = fs->buf.len;
+    fs->pend_bytes += fresh;
 }
 
 /* Cuts off what an earlier failed batch left in the file, when that could not be done then. */
@@ -462,23 +395,34 @@ static int truncate_failed(struct file_sink *fs, struct err *err)
     return 0;
 }
 
-static int file_write_batch(struct sink *s, uint64_t batch_id, struct err *err)
+/* Puts the pending batches on the acknowledged list (writer thread). */
+static void pass_acks(struct file_sink *fs)
 {
-    struct file_sink *fs = (struct file_sink *)s;
+    pthread_mutex_lock(&fs->mu);
+    if (fs->nacked + fs->npend > fs->cap_acked) {
+        fs->cap_acked = 2 * (fs->nacked + fs->npend) + 8;
+        fs->acked = xrealloc(fs->acked, fs->cap_acked * sizeof(*fs->acked));
+    }
+    for (size_t i = 0; i < fs->npend; i++) {
+        fs->acked[fs->nacked++] = fs->pend[i];
+        fs->settled = fs->pend[i].id;
+    }
+    pthread_cond_broadcast(&fs->done);
+    pthread_mutex_unlock(&fs->mu);
+}
+
+/* Writes and syncs the pending batches in buf (writer thread); on success they go to the
+ * acknowledged list. On failure they stay, for the next attempt. */
+static int write_out(struct file_sink *fs, struct err *err)
+{
     struct stat st;
     off_t start = 0;
     int r;
 
-    add_pending(fs, batch_id);
-    if ((r = collect_synced(fs, 0, err)) != 0)
-        return r;
     if ((r = open_file(fs, err)) != 0 || (r = truncate_failed(fs, err)) != 0)
         return r;
-    if (rotation_due(fs)) {
-        drain_syncer(fs);
-        if ((r = collect_synced(fs, 0, err)) != 0 || (r = rotate(fs, err)) != 0)
-            return r;
-    }
+    if (rotation_due(fs) && (r = rotate(fs, err)) != 0)
+        return r;
     if (fs->regular) {
         if (fstat(fs->fd, &st) != 0)
             return err_set(err, ERR_SINK_IO, "could not stat \"%s\": %s", fs->path,
@@ -493,38 +437,26 @@ static int file_write_batch(struct sink *s, uint64_t batch_id, struct err *err)
             r = err_set(err, ERR_SINK_IO, "could not write \"%s\": %s", fs->path, strerror(errno));
             goto undo;
         }
+        if (fs->regular && fdatasync(fs->fd) != 0) {
+            r = err_set(err, ERR_SINK_IO, "could not fsync \"%s\": %s", fs->path, strerror(errno));
+            goto undo;
+        }
     }
     if (fs->dir_dirty && (r = sync_dir(fs, err)) != 0)
         goto undo;
 
     if (fs->regular)
         fs->size = (uint64_t)start + fs->buf.len;
-    if (fs->regular) {
-        /* Durable once the syncer's next fdatasync is done: acknowledged by poll(). */
-        pthread_mutex_lock(&fs->mu);
-        if (fs->nunsynced + fs->npend > fs->cap_unsynced) {
-            fs->cap_unsynced = 2 * (fs->nunsynced + fs->npend) + 4;
-            fs->unsynced = xrealloc(fs->unsynced, fs->cap_unsynced * sizeof(*fs->unsynced));
-        }
-        if (fs->npend)
-            memcpy(fs->unsynced + fs->nunsynced, fs->pend, fs->npend * sizeof(*fs->pend));
-        fs->nunsynced += fs->npend;
-        pthread_cond_signal(&fs->work);
-        pthread_mutex_unlock(&fs->mu);
-    } else {
-        for (size_t i = 0; i < fs->npend; i++)
-            sink_acknowledge(s, fs->pend[i].id, fs->pend[i].bytes);
-    }
+    /* Errors here are not this batch's (it is durable): the rotation is retried, and its
+     * error reported, with the next batch. Rotating before the acknowledgement means an
+     * acknowledged batch's file has its final name. */
+    if (rotation_due(fs))
+        rotate(fs, NULL);
+    pass_acks(fs);
     fs->npend = 0;
     fs->pend_bytes = 0;
     fs->sent = 0;
     strbuf_reset(&fs->buf);
-    /* Errors here are not this batch's (it is acknowledged): the rotation is retried, and its
-     * error reported, by the next write_batch(). */
-    if (rotation_due(fs)) {
-        drain_syncer(fs);
-        rotate(fs, NULL);
-    }
     return 0;
 
 undo:
@@ -538,34 +470,155 @@ undo:
     return r;
 }
 
+/* The writer thread: takes handed-over batches, writes them, and reopens the file on request. */
+static void *writer_main(void *arg)
+{
+    struct file_sink *fs = arg;
+    pthread_mutex_lock(&fs->mu);
+    for (;;) {
+        while (!fs->stop && !fs->reopen_req && fs->ninbox == 0)
+            pthread_cond_wait(&fs->work, &fs->mu);
+        if (fs->stop)
+            break;
+        if (fs->reopen_req) {
+            pthread_mutex_unlock(&fs->mu);
+            close_file(fs);
+            /* A failure leaves fd at -1: the next write retries and reports it. */
+            open_file(fs, NULL);
+            pthread_mutex_lock(&fs->mu);
+            fs->reopen_req = false;
+            pthread_cond_broadcast(&fs->done);
+            continue;
+        }
+        /* Take the inbox, after what a failed attempt left in buf (swapped when there is
+         * nothing: no copy). */
+        if (fs->buf.len == 0) {
+            struct strbuf t = fs->buf;
+            fs->buf = fs->inbox;
+            fs->inbox = t;
+        } else {
+            strbuf_append(&fs->buf, fs->inbox.buf, fs->inbox.len);
+        }
+        for (size_t i = 0; i < fs->ninbox; i++)
+            add_pending_bytes(fs, fs->inbox_ids[i].id, fs->inbox_ids[i].bytes);
+        fs->ninbox = 0;
+        strbuf_reset(&fs->inbox);
+        pthread_cond_broadcast(&fs->done); /* room in the inbox */
+        pthread_mutex_unlock(&fs->mu);
+        struct err e = {0};
+        int r = write_out(fs, &e);
+        pthread_mutex_lock(&fs->mu);
+        if (r != 0) {
+            fs->has_error = true;
+            fs->error = e;
+            pthread_cond_broadcast(&fs->done);
+        }
+    }
+    pthread_mutex_unlock(&fs->mu);
+    return NULL;
+}
+
+/* Passes the acknowledged batches to the callback (instance thread); returns the writer's error
+ * once. Waits up to timeout_ms for the writer when it has batches in hand. */
+static int collect(struct file_sink *fs, int timeout_ms, struct err *err)
+{
+    pthread_mutex_lock(&fs->mu);
+    if (timeout_ms > 0 && fs->nacked == 0 && !fs->has_error && fs->settled < fs->handed) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (fs->nacked == 0 && !fs->has_error && fs->settled < fs->handed)
+            if (pthread_cond_timedwait(&fs->done, &fs->mu, &until) != 0)
+                break;
+    }
+    struct pending batch[64];
+    size_t n = fs->nacked < 64 ? fs->nacked : 64; /* the rest at the next call */
+    if (n) {
+        memcpy(batch, fs->acked, n * sizeof(*batch));
+        memmove(fs->acked, fs->acked + n, (fs->nacked - n) * sizeof(*fs->acked));
+        fs->nacked -= n;
+    }
+    int r = 0;
+    if (fs->has_error) {
+        fs->has_error = false;
+        if (err)
+            *err = fs->error;
+        r = fs->error.code ? fs->error.code : ERR_SINK_IO;
+    }
+    pthread_mutex_unlock(&fs->mu);
+    for (size_t i = 0; i < n; i++)
+        sink_acknowledge(&fs->base, batch[i].id, batch[i].bytes);
+    return r;
+}
+
+static int file_write_batch(struct sink *s, uint64_t batch_id, struct err *err)
+{
+    struct file_sink *fs = (struct file_sink *)s;
+    int r = collect(fs, 0, err);
+    pthread_mutex_lock(&fs->mu);
+    /* Push back: the writer is behind by more than INBOX_MAX bytes. */
+    while (fs->inbox.len > INBOX_MAX && !fs->has_error)
+        pthread_cond_wait(&fs->done, &fs->mu);
+    if (fs->ninbox == fs->cap_inbox) {
+        fs->cap_inbox = fs->cap_inbox ? 2 * fs->cap_inbox : 8;
+        fs->inbox_ids = xrealloc(fs->inbox_ids, fs->cap_inbox * sizeof(*fs->inbox_ids));
+    }
+    fs->inbox_ids[fs->ninbox].id = batch_id;
+    fs->inbox_ids[fs->ninbox].bytes = fs->front.len;
+    fs->ninbox++;
+    if (fs->inbox.len == 0) {
+        /* Hand the buffer itself over: no copy. */
+        struct strbuf t = fs->inbox;
+        fs->inbox = fs->front;
+        fs->front = t;
+    } else {
+        strbuf_append(&fs->inbox, fs->front.buf, fs->front.len);
+    }
+    strbuf_reset(&fs->front);
+    fs->handed = batch_id;
+    pthread_cond_signal(&fs->work);
+    pthread_mutex_unlock(&fs->mu);
+    return r;
+}
+
 static int file_poll(struct sink *s, int timeout_ms, struct err *err)
 {
-    return collect_synced((struct file_sink *)s, timeout_ms, err);
+    return collect((struct file_sink *)s, timeout_ms, err);
 }
 
 static void file_reopen(struct sink *s)
 {
     struct file_sink *fs = (struct file_sink *)s;
-    drain_syncer(fs);
-    close_file(fs);
-    /* A failure leaves fd at -1: the next write_batch() retries and reports it. */
-    open_file(fs, NULL);
+    pthread_mutex_lock(&fs->mu);
+    fs->reopen_req = true;
+    pthread_cond_signal(&fs->work);
+    while (fs->reopen_req && fs->writer_started)
+        pthread_cond_wait(&fs->done, &fs->mu);
+    pthread_mutex_unlock(&fs->mu);
 }
 
 static void file_close(struct sink *s)
 {
     struct file_sink *fs = (struct file_sink *)s;
-    if (fs->syncer_started) {
+    if (fs->writer_started) {
         pthread_mutex_lock(&fs->mu);
         fs->stop = true;
         pthread_cond_signal(&fs->work);
         pthread_mutex_unlock(&fs->mu);
-        pthread_join(fs->syncer, NULL);
+        pthread_join(fs->writer, NULL);
     }
     pthread_mutex_destroy(&fs->mu);
     pthread_cond_destroy(&fs->work);
     pthread_cond_destroy(&fs->done);
-    free(fs->unsynced);
+    strbuf_free(&fs->front);
+    strbuf_free(&fs->inbox);
+    free(fs->inbox_ids);
+    free(fs->acked);
     close_file(fs);
     strbuf_free(&fs->buf);
     free(fs->pend);

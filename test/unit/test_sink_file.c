@@ -165,6 +165,15 @@ static void write_ok(struct sink *s, uint64_t id)
         CU_ASSERT_EQUAL(sink_poll(s, 5000, &err), 0);
 }
 
+/* write_batch, then (the writer thread reports errors later) poll: the batch's outcome. */
+static int write_err(struct sink *s, uint64_t id, struct err *err)
+{
+    int r = sink_write_batch(s, id, err);
+    if (r == 0)
+        r = sink_poll(s, 5000, err);
+    return r;
+}
+
 static int setup(void)
 {
     snprintf(dir, sizeof(dir), "%s/sluice-sink-XXXXXX",
@@ -505,7 +514,7 @@ static void test_reopen(void)
     sink_reopen(s);
     append_ok(s, &d);
     struct err err = {0};
-    CU_ASSERT_EQUAL(sink_write_batch(s, 1, &err), ERR_SINK_IO);
+    CU_ASSERT_EQUAL(write_err(s, 1, &err), ERR_SINK_IO);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "does not exist"));
     CU_ASSERT_EQUAL(acks.n, 0);
     CU_ASSERT_EQUAL(mkdir(sub, 0755), 0);
@@ -533,13 +542,13 @@ static void test_enospc(void)
     struct sink *s = open_file(path, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     append_ok(s, &d);
-    CU_ASSERT_EQUAL(sink_write_batch(s, 1, &err), ERR_SINK_IO);
+    CU_ASSERT_EQUAL(write_err(s, 1, &err), ERR_SINK_IO);
     snprintf(want, sizeof(want), "could not write \"%s\": %s", path, strerror(ENOSPC));
     CU_ASSERT_STRING_EQUAL(err.msg, want);
     CU_ASSERT_EQUAL(acks.n, 0);
     CU_ASSERT_EQUAL(s->last_acked, 0);
     /* Still failing: still nothing acknowledged. */
-    CU_ASSERT_EQUAL(sink_write_batch(s, 2, &err), ERR_SINK_IO);
+    CU_ASSERT_EQUAL(write_err(s, 2, &err), ERR_SINK_IO);
     CU_ASSERT_EQUAL(acks.n, 0);
     sink_close(s);
     unlink(path);
@@ -568,7 +577,7 @@ static void test_short_write_retried(void)
     CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
     append_ok(s, &i);
     append_ok(s, &d);
-    int r = sink_write_batch(s, 2, &err);
+    int r = write_err(s, 2, &err);
     setrlimit(RLIMIT_FSIZE, &saved);
     signal(SIGXFSZ, old_handler);
 
