@@ -15,9 +15,6 @@
 
 #include "err.h"
 
-/* The options have TLS fields and the identity is available (callers may test it). */
-#define BINLOG_CONN_HAS_TLS 1
-
 /* Error classes on struct err (code, retriable, fatal):
  *   connection lost, server shutting down, killed, can't connect: retriable;
  *   access denied, missing grant (the message names it), TLS failure, server setup: fatal;

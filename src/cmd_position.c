@@ -580,12 +580,10 @@ static int cmd_reset(int argc, char **argv)
         co.user = in->source.user;
         co.password = password;
         co.server_id = in->source.server_id;
-#ifdef BINLOG_CONN_HAS_TLS /* as the daemon (instance.c), once binlog_conn has TLS */
-        co.tls_mode = (int)in->source.tls.mode;
+        co.tls_mode = (int)in->source.tls.mode; /* as the daemon connects */
         co.tls_ca = in->source.tls.ca;
         co.tls_cert = in->source.tls.cert;
         co.tls_key = in->source.tls.key;
-#endif
         co.warn = find_warn;
         int r;
         if (o.earliest) {
