@@ -834,9 +834,13 @@ static int connect_source(struct instance *in, const char *password, bool first,
         return err->code ? err->code : ERR_BINLOG_CONNECT;
 
     uint32_t sid = 0;
-    const char *uuid = NULL, *version = NULL;
+    const char *uuid_b = NULL, *version_b = NULL;
     bool mariadb = false;
-    binlog_conn_identity(in->conn, &sid, &uuid, &version, &mariadb);
+    binlog_conn_identity(in->conn, &sid, &uuid_b, &version_b, &mariadb);
+    /* Copies: the connection may be closed below. */
+    char uuid[37], version[128];
+    snprintf(uuid, sizeof(uuid), "%s", uuid_b ? uuid_b : "");
+    snprintf(version, sizeof(version), "%s", version_b ? version_b : "");
     /* The identity check: a position is a place in one server's binlog. */
     bool stored = in->have_rec && (in->rec.server_id != 0 || in->rec.server_uuid[0]);
     bool same = !stored || (in->rec.server_uuid[0] ? strcmp(in->rec.server_uuid, uuid) == 0
@@ -863,12 +867,12 @@ static int connect_source(struct instance *in, const char *password, bool first,
                        "--earliest|--latest|--timestamp T",
                        in->rec.server_id, in->rec.server_uuid[0] ? " (uuid " : "",
                        in->rec.server_uuid, in->rec.server_uuid[0] ? ")" : "", in->ic->source.host,
-                       in->ic->source.port, sid, uuid && *uuid ? " (uuid " : "", uuid ? uuid : "",
-                       uuid && *uuid ? ")" : "", in->cfg->path, in->ic->name);
+                       in->ic->source.port, sid, *uuid ? " (uuid " : "", uuid, *uuid ? ")" : "",
+                       in->cfg->path, in->ic->name);
     }
     in->server_id = sid;
-    snprintf(in->server_uuid, sizeof(in->server_uuid), "%s", uuid ? uuid : "");
-    snprintf(in->server_version, sizeof(in->server_version), "%s", version ? version : "");
+    memcpy(in->server_uuid, uuid, sizeof(in->server_uuid));
+    memcpy(in->server_version, version, sizeof(in->server_version));
     in->server_mariadb = mariadb;
 
     struct decoder_opts o;
