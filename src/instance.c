@@ -1167,6 +1167,10 @@ static void *run(void *arg)
             uint64_t t0 = now_ms();
             rc = stream(in);
             in->stream_end_ms = now_ms();
+            /* Heartbeats count as life too (binlog_conn does not return them). */
+            uint64_t act = binlog_conn_last_activity_ms(in->conn);
+            if (act > in->stream_last_ms)
+                in->stream_last_ms = act;
             if (now_ms() - t0 > 10000)
                 backoff = BACKOFF_MIN_MS; /* it streamed a while: a new trouble */
             close_conn(in);
@@ -1191,11 +1195,20 @@ static void *run(void *arg)
             err = in->fail;
             goto failed;
         }
+        /* Stalled: the stream ended because nothing came, neither events nor heartbeats (the
+         * connection's read timeout is 3 heartbeat periods), for the stall timeout or that. */
+        uint64_t quiet = in->stream_end_ms - in->stream_last_ms;
+        uint64_t hb3 = 3ull * in->ic->source.heartbeat_ms;
         bool stalled =
-            rc != 0 && !first && in->stream_end_ms - in->stream_last_ms >= in->ic->stall_timeout_ms;
+            rc != 0 && !first && (quiet >= in->ic->stall_timeout_ms || (hb3 && quiet + 500 >= hb3));
         char why[400];
-        snprintf(why, sizeof(why), "%s; retrying in %llu ms", in->fail.msg,
-                 (unsigned long long)backoff);
+        if (stalled)
+            snprintf(why, sizeof(why),
+                     "no event nor heartbeat for %llu ms (%s); retrying in %llu ms",
+                     (unsigned long long)quiet, in->fail.msg, (unsigned long long)backoff);
+        else
+            snprintf(why, sizeof(why), "%s; retrying in %llu ms", in->fail.msg,
+                     (unsigned long long)backoff);
         set_state(in, stalled ? INSTANCE_STALLED : INSTANCE_RECONNECTING, why);
         if (sleep_or_stop(in, backoff))
             break;

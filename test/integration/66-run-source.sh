@@ -78,6 +78,20 @@ else
     not_ok "server restarted: the daemon catches up" "$STATUS" "$(log_head "$W/main.log")"
 fi
 
+# ---- a frozen server with heartbeats on (1000 ms): stalled after 3 silent periods --------------
+kill -STOP "$MARIADB_PID"
+if wait_state stalled 15 && printf '%s' "$STATUS" | jq -r .why | grep -q 'no event nor heartbeat'; then
+    ok "a frozen server (heartbeats on): state stalled, says no event nor heartbeat"
+else
+    not_ok "a frozen server (heartbeats on): state stalled" "$STATUS" "$(log_head "$W/main.log")"
+fi
+kill -CONT "$MARIADB_PID"
+if wait_state streaming 30; then
+    ok "the server thawed: streaming again"
+else
+    not_ok "the server thawed: streaming again" "$STATUS" "$(log_head "$W/main.log")"
+fi
+
 # ---- ed25519 authentication (MariaDB's auth_ed25519 plugin) -----------------------------------
 if sql "INSTALL SONAME 'auth_ed25519'" 2>"$W/ed.err" &&
     sql "CREATE USER ed@'127.0.0.1' IDENTIFIED VIA ed25519 USING PASSWORD('edpass');
