@@ -97,9 +97,10 @@ struct instance {
     int64_t since; /* wall-clock seconds of the last state change */
     int conn_fd;   /* the connection's socket, -1 when none */
     struct position st_parsed, st_consumed;
-    uint32_t last_event_ts;
-    bool caught_up;
-    uint64_t n_events, n_rows;
+    _Atomic uint32_t last_event_ts; /* these four without mu: counters read for status */
+    atomic_bool caught_up;
+    _Atomic uint64_t n_events, n_rows;
+    enum instance_state own_state; /* the thread's copy of state (only it changes state) */
     size_t st_inflight;
 
     /* Thread-private. */
@@ -194,6 +195,7 @@ static void set_state(struct instance *in, enum instance_state s, const char *wh
     enum instance_state old = in->state;
     bool changed = old != s || (why && strcmp(why, in->why) != 0);
     in->state = s;
+    in->own_state = s;
     snprintf(in->why, sizeof(in->why), "%s", why ? why : "");
     if (old != s)
         in->since = time(NULL);
@@ -639,9 +641,7 @@ static int on_change(const struct change *c, void *opaque)
                        : c->kind == CHANGE_UPDATE ? CONFIG_EVENT_UPDATE
                                                   : CONFIG_EVENT_DELETE;
         if (!in->rereading) {
-            pthread_mutex_lock(&in->mu);
-            in->n_rows++;
-            pthread_mutex_unlock(&in->mu);
+            atomic_fetch_add_explicit(&in->n_rows, 1, memory_order_relaxed);
             if (in->xa_group)
                 return 0; /* sent when the XA outcome is read */
         }
@@ -1022,9 +1022,7 @@ static int stream(struct instance *in)
             if (rc)
                 return rc;
             publish(in);
-            pthread_mutex_lock(&in->mu);
-            in->caught_up = idle;
-            pthread_mutex_unlock(&in->mu);
+            atomic_store_explicit(&in->caught_up, idle, memory_order_relaxed);
         }
         const uint8_t *ev;
         size_t len;
@@ -1043,13 +1041,11 @@ static int stream(struct instance *in)
         if (rc)
             return rc;
         stream_pos_advance(&in->sp, ev, len, decoder_has_checksum(in->dec));
-        pthread_mutex_lock(&in->mu);
-        in->n_events++;
+        atomic_fetch_add_explicit(&in->n_events, 1, memory_order_relaxed);
         if (len >= BINLOG_HEADER_LEN && le32(ev) != 0)
-            in->last_event_ts = le32(ev);
-        in->caught_up = false;
-        pthread_mutex_unlock(&in->mu);
-        if (instance_state(in) != INSTANCE_STREAMING)
+            atomic_store_explicit(&in->last_event_ts, le32(ev), memory_order_relaxed);
+        atomic_store_explicit(&in->caught_up, false, memory_order_relaxed);
+        if (in->own_state != INSTANCE_STREAMING)
             set_state(in, INSTANCE_STREAMING, NULL);
     }
 }
@@ -1260,6 +1256,10 @@ struct instance *instance_new(const struct config *cfg, const struct config_inst
     atomic_init(&in->reopen, false);
     atomic_init(&in->watchdog_fired, false);
     atomic_init(&in->last_event_ms, 0);
+    atomic_init(&in->last_event_ts, 0);
+    atomic_init(&in->caught_up, false);
+    atomic_init(&in->n_events, 0);
+    atomic_init(&in->n_rows, 0);
     return in;
 }
 
@@ -1386,17 +1386,18 @@ void instance_status_json(struct instance *in, struct strbuf *out)
     strbuf_appends(out, ",\"consumed\":");
     position_json(&in->st_consumed, out);
     int64_t lag = 0;
-    if (!in->caught_up && in->last_event_ts) {
-        lag = (int64_t)time(NULL) - (int64_t)in->last_event_ts;
+    uint32_t last_ts = atomic_load(&in->last_event_ts);
+    if (!atomic_load(&in->caught_up) && last_ts) {
+        lag = (int64_t)time(NULL) - (int64_t)last_ts;
         if (lag < 0)
             lag = 0;
     }
     strbuf_appends(out, ",\"lag_seconds\":");
     strbuf_append_u64(out, (uint64_t)lag);
     strbuf_appends(out, ",\"events\":");
-    strbuf_append_u64(out, in->n_events);
+    strbuf_append_u64(out, atomic_load(&in->n_events));
     strbuf_appends(out, ",\"rows\":");
-    strbuf_append_u64(out, in->n_rows);
+    strbuf_append_u64(out, atomic_load(&in->n_rows));
     strbuf_appends(out, ",\"bytes_in_flight\":");
     strbuf_append_u64(out, in->st_inflight);
     strbuf_appendc(out, '}');
@@ -1408,8 +1409,9 @@ void instance_status_text(struct instance *in, struct strbuf *out)
     pthread_mutex_lock(&in->mu);
     char line[4096];
     int64_t lag = 0;
-    if (!in->caught_up && in->last_event_ts) {
-        lag = (int64_t)time(NULL) - (int64_t)in->last_event_ts;
+    uint32_t last_ts = atomic_load(&in->last_event_ts);
+    if (!atomic_load(&in->caught_up) && last_ts) {
+        lag = (int64_t)time(NULL) - (int64_t)last_ts;
         if (lag < 0)
             lag = 0;
     }
@@ -1422,7 +1424,8 @@ void instance_status_text(struct instance *in, struct strbuf *out)
              (unsigned long long)in->st_consumed.offset,
              in->st_parsed.file[0] ? in->st_parsed.file : "-",
              (unsigned long long)in->st_parsed.offset, (long long)lag,
-             (unsigned long long)in->n_events, (unsigned long long)in->n_rows, in->st_inflight);
+             (unsigned long long)atomic_load(&in->n_events),
+             (unsigned long long)atomic_load(&in->n_rows), in->st_inflight);
     strbuf_appends(out, line);
     if (!position_gtid_is_empty(&in->st_consumed.gtid)) {
         strbuf_appends(out, "  consumed gtid ");
