@@ -1209,30 +1209,35 @@ void config_doc(struct strbuf *sb)
 
 /* ---- secrets ----------------------------------------------------------------------------- */
 
-char *config_read_password(const struct config_instance *in, struct err *err)
+char *config_read_secret_file(const char *path)
 {
-    if (in->source.password)
-        return xstrdup(in->source.password);
-    if (in->source.password_file == NULL)
-        return xstrdup("");
-    FILE *f = fopen(in->source.password_file, "r");
-    if (f == NULL) {
-        err_set(err, ERR_CONFIG, "instance \"%s\": could not read password_file \"%s\": %s",
-                in->name, in->source.password_file, strerror(errno));
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
         return NULL;
-    }
     char buf[1024];
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     int bad = ferror(f);
     fclose(f);
     if (bad) {
-        err_set(err, ERR_CONFIG, "instance \"%s\": could not read password_file \"%s\"", in->name,
-                in->source.password_file);
+        errno = EIO;
         return NULL;
     }
     buf[n] = '\0';
     buf[strcspn(buf, "\r\n")] = '\0';
     char *pw = xstrdup(buf);
     memset(buf, 0, sizeof(buf));
+    return pw;
+}
+
+char *config_read_password(const struct config_instance *in, struct err *err)
+{
+    if (in->source.password)
+        return xstrdup(in->source.password);
+    if (in->source.password_file == NULL)
+        return xstrdup("");
+    char *pw = config_read_secret_file(in->source.password_file);
+    if (pw == NULL)
+        err_set(err, ERR_CONFIG, "instance \"%s\": could not read password_file \"%s\": %s",
+                in->name, in->source.password_file, strerror(errno));
     return pw;
 }

@@ -181,6 +181,10 @@ void config_start_clear(struct config_start *st);
  * filled (ERR_CONFIG naming the instance and file) when the file cannot be read. */
 char *config_read_password(const struct config_instance *in, struct err *err);
 
+/* The first line of the file at path, line end removed (a password file). Returns a string the
+ * caller frees (and should wipe), or NULL with errno set. */
+char *config_read_secret_file(const char *path);
+
 /* Names of enum values, as written in the file ("verify_ca", "kafka", "canal"...). */
 const char *config_tls_mode_name(enum config_tls_mode m);
 const char *config_sink_type_name(enum config_sink_type t);

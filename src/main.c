@@ -288,28 +288,6 @@ static void dump_warn(const char *msg, void *opaque)
     fprintf(stderr, "sluice dump: warning: %s\n", msg);
 }
 
-/* Reads the password from file: its first line, without the line end. Returns a string the
- * caller frees, or NULL with errno set. */
-static char *read_password_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return NULL;
-    char buf[1024];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        errno = EIO;
-        return NULL;
-    }
-    buf[n] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    char *pw = xstrdup(buf);
-    memset(buf, 0, sizeof(buf));
-    return pw;
-}
-
 /* D-S-N[,D-S-N...]: digits and dashes, three numbers per GTID. */
 static bool valid_gtid_list(const char *s)
 {
@@ -467,7 +445,7 @@ static int cmd_dump(int argc, char **argv)
 
     char *password = NULL;
     if (pw_file) {
-        password = read_password_file(pw_file);
+        password = config_read_secret_file(pw_file);
         if (password == NULL) {
             fprintf(stderr, "sluice dump: could not read the password file \"%s\": %s\n", pw_file,
                     strerror(errno));

@@ -346,24 +346,6 @@ bool schema_type_matches(
     return true; /* a type this build does not know: nothing to check it against */
 }
 
-/* The types the SIGNEDNESS metadata covers (as table_map.c counts them). */
-static bool is_numeric_map_type(uint8_t t)
-{
-    switch (t) {
-    case MYSQL_T_TINY:
-    case MYSQL_T_SHORT:
-    case MYSQL_T_INT24:
-    case MYSQL_T_LONG:
-    case MYSQL_T_LONGLONG:
-    case MYSQL_T_NEWDECIMAL:
-    case MYSQL_T_FLOAT:
-    case MYSQL_T_DOUBLE:
-    case MYSQL_T_DECIMAL:
-        return true;
-    }
-    return false;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* The model                                                                                   */
 
@@ -1797,7 +1779,7 @@ int schema_table_map(struct table_map *tm, void *opaque, struct err *err)
         const struct schema_col *m = &t->cols[i];
         if (!names)
             table_map_set_col_name(tm, i, m->name);
-        if (!sign && is_numeric_map_type(c->type))
+        if (!sign && table_map_type_is_numeric(c->type))
             c->is_unsigned = m->is_unsigned;
         if ((c->real_type == MYSQL_T_ENUM || c->real_type == MYSQL_T_SET) && c->enums.n == 0 &&
             m->nenums > 0)

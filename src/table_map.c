@@ -68,7 +68,7 @@ void table_map_free(struct table_map *tm)
     free(tm);
 }
 
-static bool is_numeric(uint8_t t)
+bool table_map_type_is_numeric(uint8_t t)
 {
     switch (t) {
     case MYSQL_T_TINY:
@@ -245,7 +245,7 @@ parse_optional(struct table_map *tm, const uint8_t *p, const uint8_t *end, struc
             uint32_t bit = 0;
             tm->has_signedness = true;
             for (uint32_t i = 0; i < tm->ncols; i++) {
-                if (!is_numeric(tm->cols[i].type))
+                if (!table_map_type_is_numeric(tm->cols[i].type))
                     continue;
                 if (bit / 8 >= flen)
                     break;

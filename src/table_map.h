@@ -79,6 +79,9 @@ void table_map_set_col_enums(struct table_map *tm, uint32_t i, char *const *v, u
 /* Replaces the primary key with the column indexes cols[0..n) (each < ncols), in key order. */
 void table_map_set_pk(struct table_map *tm, const uint32_t *cols, uint32_t n);
 
+/* True for the column types the SIGNEDNESS metadata covers (integers, DECIMAL, FLOAT, DOUBLE). */
+bool table_map_type_is_numeric(uint8_t type);
+
 /* Table id from a TABLE_MAP or ROWS post-header. */
 uint64_t table_map_read_id(const uint8_t *body, unsigned post_header_len);
 
