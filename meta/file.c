@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "fsutil.h"
 #include "crc32c.h"
 #include "strbuf.h"
 #include "xmalloc.h"
@@ -131,21 +132,6 @@ static void put_position(struct strbuf *sb, const char *name, const struct posit
     strbuf_printf(sb, "\n%s.ts=%u\n", name, p->ts);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int file_save(struct pos_store *st, const struct pos_store_record *rec, struct err *err)
 {
     struct file_store *fs = (struct file_store *)st;
@@ -176,7 +162,7 @@ static int file_save(struct pos_store *st, const struct pos_store_record *rec, s
         goto out;
     }
     tmp_made = true;
-    if (write_all(fd, sb.buf, sb.len) != 0) {
+    if (fs_write_all(fd, sb.buf, sb.len, NULL) != 0) {
         r = err_set(err, ERR_POS_STORE, "could not write \"%s\": %s", fs->tmp, strerror(errno));
         goto out;
     }

@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "fsutil.h"
 #include "xmalloc.h"
 
 /* Rendered bytes waiting for the writer above which write_batch() waits: bounds the sink's
@@ -114,21 +115,6 @@ struct file_sink {
     ino_t trunc_ino;
 };
 
-/* Writes p[*done..len), resuming short writes; *done is how far it got, also on failure. */
-static int write_all(int fd, const char *p, size_t len, size_t *done)
-{
-    while (*done < len) {
-        ssize_t n = write(fd, p + *done, len - *done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        *done += (size_t)n;
-    }
-    return 0;
-}
-
 static int pread_all(int fd, char *p, size_t len, off_t off)
 {
     while (len) {
@@ -149,15 +135,9 @@ static int pread_all(int fd, char *p, size_t len, off_t off)
 
 static int sync_dir(struct file_sink *fs, struct err *err)
 {
-    int fd = open(fs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
+    if (fs_fsync_dir(fs->dir) != 0)
         return err_set(err, ERR_SINK_IO, "could not fsync directory \"%s\": %s", fs->dir,
-                       strerror(e));
-    }
-    close(fd);
+                       strerror(errno));
     fs->dir_dirty = false;
     return 0;
 }
@@ -431,7 +411,7 @@ static int write_out(struct file_sink *fs, struct err *err)
     }
     if (fs->buf.len) {
         size_t done = fs->regular ? 0 : fs->sent;
-        if (write_all(fs->fd, fs->buf.buf, fs->buf.len, &done) != 0) {
+        if (fs_write_all(fs->fd, fs->buf.buf, fs->buf.len, &done) != 0) {
             if (!fs->regular)
                 fs->sent = done;
             r = err_set(err, ERR_SINK_IO, "could not write \"%s\": %s", fs->path, strerror(errno));

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "instance.h"
+#include "fsutil.h"
 #include "lockfile.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -43,7 +44,7 @@ int daemon_run(const char *config_path, const char *admin_listen)
         config_free(cfg);
         return 1;
     }
-    if (lockfile_mkdirs(cfg->data_dir, &err)) {
+    if (fs_mkdirs(cfg->data_dir, &err)) {
         fprintf(stderr, "sluice run: data_dir: %s\n", err.msg);
         config_free(cfg);
         return 1;

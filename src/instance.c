@@ -37,6 +37,7 @@
 #include "bytes.h"
 #include "decoder.h"
 #include "instance.h"
+#include "fsutil.h"
 #include "lockfile.h"
 #include "log.h"
 #include "pos_store.h"
@@ -712,7 +713,7 @@ static int open_store(struct instance *in, struct err *err)
         params[n++] = (struct pos_store_param){"cluster", ic->positions.cluster};
     }
     struct pos_store_conf conf = {ic->name, params, n};
-    if (ic->positions.store == CONFIG_STORE_FILE && lockfile_mkdirs(ic->positions.dir, err))
+    if (ic->positions.store == CONFIG_STORE_FILE && fs_mkdirs(ic->positions.dir, err))
         return ERR_POS_STORE;
     in->store = pos_store_open(config_store_name(ic->positions.store), &conf, err);
     if (in->store == NULL)

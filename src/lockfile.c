@@ -10,32 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "lockfile.h"
-
-int lockfile_mkdirs(const char *dir, struct err *err)
-{
-    char buf[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(buf))
-        return err_set(err, ERR_IO, "directory name \"%.100s\" is empty or too long", dir);
-    memcpy(buf, dir, n + 1);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return err_set(err, ERR_IO, "could not create directory \"%s\": %s", buf,
-                               strerror(errno));
-            *p = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    return 0;
-}
 
 int lockfile_acquire(const char *path, struct err *err)
 {
@@ -44,7 +22,7 @@ int lockfile_acquire(const char *path, struct err *err)
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        int rc = lockfile_mkdirs(dir, err);
+        int rc = fs_mkdirs(dir, err);
         if (rc)
             return rc;
     }

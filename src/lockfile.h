@@ -18,7 +18,4 @@ int lockfile_acquire(const char *path, struct err *err);
 /* Releases the lock (closes fd); -1 is a no-op. The file stays. */
 void lockfile_release(int fd);
 
-/* Creates dir and its missing parents (mode 0755). Returns 0 or ERR_IO with err filled. */
-int lockfile_mkdirs(const char *dir, struct err *err);
-
 #endif

@@ -52,6 +52,7 @@
 #include "ddl.h"
 #include "mysql_types.h"
 #include "binlog_conn.h"
+#include "fsutil.h"
 #include "schema.h"
 #include "strbuf.h"
 #include "table_map.h"
@@ -415,27 +416,9 @@ static void warnf(struct schema *s, const char *fmt, ...)
 /* Open / free                                                                                 */
 
 /* mkdir -p: every missing level of dir, 0755. */
-static int mkdir_p(const char *dir)
-{
-    char *p = xstrdup(dir);
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *q = '/';
-    }
-    int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
-
 struct schema *schema_open(const char *dir, const struct schema_conn *conn, struct err *err)
 {
-    if (mkdir_p(dir) != 0) {
+    if (fs_mkdirs(dir, NULL) != 0) {
         err_set(err, ERR_SCHEMA, "could not create schema directory \"%s\": %s", dir,
                 strerror(errno));
         return NULL;
@@ -676,33 +659,6 @@ static void touched_free(struct touched *t)
     memset(t, 0, sizeof(*t));
 }
 
-/* So that a new history file's directory entry survives a crash. */
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Opens the history for appending, writing the magic into a new file. */
 static int history_open(struct schema *s, struct err *err)
 {
@@ -717,8 +673,8 @@ static int history_open(struct schema *s, struct err *err)
         return err_set(err, ERR_IO, "could not stat \"%s\": %s", s->path, strerror(errno));
     }
     if (st.st_size == 0) {
-        if (write_all(fd, HISTORY_MAGIC, HISTORY_MAGIC_LEN) != 0 || fsync(fd) != 0 ||
-            fsync_dir(s->dir) != 0) {
+        if (fs_write_all(fd, HISTORY_MAGIC, HISTORY_MAGIC_LEN, NULL) != 0 || fsync(fd) != 0 ||
+            fs_fsync_dir(s->dir) != 0) {
             int e = errno;
             close(fd);
             return err_set(err, ERR_IO, "could not write \"%s\": %s", s->path, strerror(e));
@@ -760,7 +716,7 @@ static int history_append(struct schema *s,
     put_u32(&rec, crc32c(0, pl.buf, pl.len));
     strbuf_append(&rec, pl.buf, pl.len);
     int rc = 0;
-    if (write_all(s->fd, rec.buf, rec.len) != 0 || fsync(s->fd) != 0) {
+    if (fs_write_all(s->fd, rec.buf, rec.len, NULL) != 0 || fsync(s->fd) != 0) {
         rc = err_set(err, ERR_IO, "could not append to \"%s\": %s", s->path, strerror(errno));
         err->fatal = true;
     } else {

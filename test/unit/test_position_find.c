@@ -15,6 +15,7 @@
 
 #include "../../src/position_find.c"
 #include "cmd_position.h"
+#include "fsutil.h"
 #include "lockfile.h"
 #include "pos_store.h"
 #include "testutil.h"
@@ -281,7 +282,7 @@ static void test_reset_keeps_identity(void)
     char lock[320], ldir[300];
     snprintf(ldir, sizeof(ldir), "%s/data/p1", dir);
     snprintf(lock, sizeof(lock), "%s/lock", ldir);
-    CU_ASSERT_EQUAL(lockfile_mkdirs(ldir, &err), 0);
+    CU_ASSERT_EQUAL(fs_mkdirs(ldir, &err), 0);
     int fd = open(lock, O_RDWR | O_CREAT, 0644);
     CU_ASSERT_TRUE_FATAL(fd >= 0);
     /* flock locks belong to the open file description: a second open in this process conflicts. */
