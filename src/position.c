@@ -573,3 +573,18 @@ bool position_is_empty(const struct position *p)
 {
     return p->file[0] == '\0' && position_gtid_is_empty(&p->gtid);
 }
+
+int position_place_cmp(const char *fa, uint64_t pa, const char *fb, uint64_t pb)
+{
+    const char *da = strrchr(fa, '.'), *db = strrchr(fb, '.');
+    int c;
+    if (da && db && da - fa == db - fb && strncmp(fa, fb, (size_t)(da - fa)) == 0) {
+        unsigned long long na = strtoull(da + 1, NULL, 10), nb = strtoull(db + 1, NULL, 10);
+        c = na < nb ? -1 : na > nb;
+    } else {
+        c = strcmp(fa, fb);
+    }
+    if (c == 0)
+        c = pa < pb ? -1 : pa > pb;
+    return c < 0 ? -1 : c > 0;
+}

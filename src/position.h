@@ -134,4 +134,8 @@ int position_set_file(struct position *p, const char *name, struct err *err);
 /* True when the position has neither a file nor a GTID (nothing to resume from). */
 bool position_is_empty(const struct position *p);
 
+/* Orders two places in a server's binlog: file names by their numeric suffix when they share a
+ * base name (binlog.999999 < binlog.1000000), else by strcmp; then offsets. Returns -1, 0, 1. */
+int position_place_cmp(const char *file_a, uint64_t off_a, const char *file_b, uint64_t off_b);
+
 #endif

@@ -53,6 +53,7 @@
 #include "mysql_types.h"
 #include "binlog_conn.h"
 #include "fsutil.h"
+#include "position.h"
 #include "schema.h"
 #include "strbuf.h"
 #include "table_map.h"
@@ -759,23 +760,6 @@ static void replay(struct schema *s, struct rd *r)
 /* Reads the whole history (it holds one record per DDL, so it stays small), checks every record
  * and replays those up to `want` (all with latest). See the top of the file for torn versus
  * corrupt. */
-/* Orders binlog positions: file names by their numeric suffix when they share a base name
- * (binlog.999999 < binlog.1000000), else by strcmp; then offsets. */
-static int pos_cmp(const char *fa, uint64_t pa, const char *fb, uint64_t pb)
-{
-    const char *da = strrchr(fa, '.'), *db = strrchr(fb, '.');
-    int c;
-    if (da && db && da - fa == db - fb && strncmp(fa, fb, (size_t)(da - fa)) == 0) {
-        unsigned long long na = strtoull(da + 1, NULL, 10), nb = strtoull(db + 1, NULL, 10);
-        c = na < nb ? -1 : na > nb;
-    } else {
-        c = strcmp(fa, fb);
-    }
-    if (c == 0)
-        c = pa < pb ? -1 : pa > pb;
-    return c < 0 ? -1 : c > 0;
-}
-
 /* What schema_load* restores: every record, records up to a version, or records of events
  * before a binlog position. */
 struct want {
@@ -872,7 +856,7 @@ static int history_read(struct schema *s, const struct want *w, struct err *err)
             struct rd peek = r;
             char *rf = get_str(&peek);
             uint64_t rp = get_u64(&peek);
-            done = pos_cmp(rf, rp, w->file, w->pos) >= 0;
+            done = position_place_cmp(rf, rp, w->file, w->pos) >= 0;
             take = !done;
             free(rf);
         }
