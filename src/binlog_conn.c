@@ -38,6 +38,7 @@
 #include <mariadb_rpl.h>
 
 #include "binlog_conn.h"
+#include "config.h"
 #include "binlog_event.h"
 #include "xmalloc.h"
 
@@ -190,6 +191,23 @@ static int read_identity(struct binlog_conn *c, struct err *err)
 void binlog_conn_opts_init(struct binlog_conn_opts *o)
 {
     memset(o, 0, sizeof(*o));
+}
+
+void binlog_conn_opts_from_config(struct binlog_conn_opts *o,
+                                  const struct config_instance *in,
+                                  const char *password)
+{
+    binlog_conn_opts_init(o);
+    o->host = in->source.host;
+    o->port = in->source.port;
+    o->user = in->source.user;
+    o->password = password;
+    o->server_id = in->source.server_id;
+    o->heartbeat_ms = in->source.heartbeat_ms;
+    o->tls_mode = (int)in->source.tls.mode;
+    o->tls_ca = in->source.tls.ca;
+    o->tls_cert = in->source.tls.cert;
+    o->tls_key = in->source.tls.key;
 }
 
 /* Runs a statement that returns no rows. */

@@ -58,6 +58,14 @@ struct binlog_conn;
 /* Sets the defaults (everything 0/NULL). */
 void binlog_conn_opts_init(struct binlog_conn_opts *o);
 
+struct config_instance;
+
+/* Sets the defaults, then an instance's `source:` (host, port, user, server_id, heartbeat, TLS)
+ * and password (borrowed, like the config's strings). */
+void binlog_conn_opts_from_config(struct binlog_conn_opts *o,
+                                  const struct config_instance *in,
+                                  const char *password);
+
 /* Connects, runs the pre-flight checks (binary logging on, binlog_format ROW; a warning when
  * binlog_row_image is not FULL), registers as a replica and starts the binlog dump. Returns the
  * connection (caller frees with binlog_conn_close) or NULL with err filled: the message says

@@ -142,24 +142,6 @@ unknown_instance(const char *cmd, const char *path, const struct config *cfg, co
     strbuf_free(&sb);
 }
 
-/* Opens the instance's position store as the daemon does: the `positions:` keys of the store
- * type become its params (the zookeeper store is not in the registry yet: its open fails with
- * a message listing the known stores). Caller frees with pos_store_close. */
-static struct pos_store *open_store(const struct config_instance *in, struct err *err)
-{
-    struct pos_store_param params[3];
-    size_t np = 0;
-    if (in->positions.store == CONFIG_STORE_FILE) {
-        params[np++] = (struct pos_store_param){"dir", in->positions.dir};
-    } else {
-        params[np++] = (struct pos_store_param){"servers", in->positions.servers};
-        params[np++] = (struct pos_store_param){"root", in->positions.root};
-        params[np++] = (struct pos_store_param){"cluster", in->positions.cluster};
-    }
-    struct pos_store_conf conf = {.instance = in->name, .params = params, .nparams = np};
-    return pos_store_open(config_store_name(in->positions.store), &conf, err);
-}
-
 /* DATA_DIR/INSTANCE/lock: the daemon's lock for the instance (see lockfile.h). */
 static void lock_path(char *buf, size_t n, const struct config *cfg, const char *instance)
 {
@@ -214,7 +196,7 @@ static int show_one(const struct config *cfg, const struct config_instance *in, 
     pos_store_record_init(&rec);
     int loaded = -1;
     char store_err[sizeof(err.msg)] = "";
-    struct pos_store *st = open_store(in, &err);
+    struct pos_store *st = pos_store_open_config(in, &err);
     if (st != NULL) {
         loaded = pos_store_load(st, &rec, &err);
         pos_store_close(st);
@@ -551,7 +533,7 @@ static int cmd_reset(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    st = open_store(in, &err);
+    st = pos_store_open_config(in, &err);
     /* A damaged record is not overwritten: the store's message names the file, which the
      * operator inspects (or removes) first. */
     int loaded = st ? pos_store_load(st, &old, &err) : -1;
@@ -574,16 +556,7 @@ static int cmd_reset(int argc, char **argv)
             goto out;
         }
         struct binlog_conn_opts co;
-        binlog_conn_opts_init(&co);
-        co.host = in->source.host;
-        co.port = in->source.port;
-        co.user = in->source.user;
-        co.password = password;
-        co.server_id = in->source.server_id;
-        co.tls_mode = (int)in->source.tls.mode; /* as the daemon connects */
-        co.tls_ca = in->source.tls.ca;
-        co.tls_cert = in->source.tls.cert;
-        co.tls_key = in->source.tls.key;
+        binlog_conn_opts_from_config(&co, in, password); /* as the daemon connects */
         co.warn = find_warn;
         int r;
         if (o.earliest) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "pos_store.h"
 #include "strbuf.h"
 #include "../meta/file.h"
@@ -92,4 +93,19 @@ bool pos_store_instance_name_ok(const char *name)
               *p == '_' || *p == '-' || *p == '.'))
             return false;
     return true;
+}
+
+struct pos_store *pos_store_open_config(const struct config_instance *in, struct err *err)
+{
+    struct pos_store_param params[3];
+    size_t np = 0;
+    if (in->positions.store == CONFIG_STORE_FILE) {
+        params[np++] = (struct pos_store_param){"dir", in->positions.dir};
+    } else {
+        params[np++] = (struct pos_store_param){"servers", in->positions.servers};
+        params[np++] = (struct pos_store_param){"root", in->positions.root};
+        params[np++] = (struct pos_store_param){"cluster", in->positions.cluster};
+    }
+    struct pos_store_conf conf = {.instance = in->name, .params = params, .nparams = np};
+    return pos_store_open(config_store_name(in->positions.store), &conf, err);
 }

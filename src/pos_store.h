@@ -105,6 +105,12 @@ const struct pos_store_ops *pos_store_find(const char *name);
 struct pos_store *
 pos_store_open(const char *type, const struct pos_store_conf *conf, struct err *err);
 
+struct config_instance;
+
+/* Opens the store an instance's `positions:` configures (its keys for the store type become the
+ * params). Returns NULL with err filled as pos_store_open. Caller frees with pos_store_close. */
+struct pos_store *pos_store_open_config(const struct config_instance *in, struct err *err);
+
 /* Value of key in conf, NULL when absent. Borrowed from conf. */
 const char *pos_store_conf_get(const struct pos_store_conf *conf, const char *key);
 
