@@ -310,17 +310,6 @@ static int poll_sinks(struct instance *in, int timeout_ms, struct err *err)
     return 0;
 }
 
-/* True when a lies before b in the binlog (files compared by their numeric suffix). */
-static bool pos_before(const struct position *a, const struct position *b)
-{
-    const char *da = strrchr(a->file, '.'), *db = strrchr(b->file, '.');
-    unsigned long long na = da ? strtoull(da + 1, NULL, 10) : 0;
-    unsigned long long nb = db ? strtoull(db + 1, NULL, 10) : 0;
-    if (na != nb)
-        return na < nb;
-    return a->offset < b->offset;
-}
-
 /* Saves positions when they moved and the interval passed (or force). */
 static int save_positions(struct instance *in, bool force, struct err *err)
 {
@@ -329,7 +318,8 @@ static int save_positions(struct instance *in, bool force, struct err *err)
         return 0;
     /* A prepared XA transaction not decided yet is re-read after a restart only when the
      * saved position lies before it. */
-    if (in->nxa && pos_before(&in->xa[0].before, &in->consumed))
+    if (in->nxa && position_place_cmp(in->xa[0].before.file, in->xa[0].before.offset,
+                                      in->consumed.file, in->consumed.offset) < 0)
         position_copy(&in->rec.consumed, &in->xa[0].before);
     else
         position_copy(&in->rec.consumed, &in->consumed);
@@ -685,17 +675,7 @@ static void on_warn(const char *msg, void *opaque)
 
 static void conn_opts(struct instance *in, struct binlog_conn_opts *o, const char *password)
 {
-    binlog_conn_opts_init(o);
-    o->host = in->ic->source.host;
-    o->port = in->ic->source.port;
-    o->user = in->ic->source.user;
-    o->password = password;
-    o->server_id = in->ic->source.server_id;
-    o->heartbeat_ms = in->ic->source.heartbeat_ms;
-    o->tls_mode = (int)in->ic->source.tls.mode;
-    o->tls_ca = in->ic->source.tls.ca;
-    o->tls_cert = in->ic->source.tls.cert;
-    o->tls_key = in->ic->source.tls.key;
+    binlog_conn_opts_from_config(o, in->ic, password);
     o->warn = on_warn;
     o->opaque = in;
 }
@@ -703,19 +683,9 @@ static void conn_opts(struct instance *in, struct binlog_conn_opts *o, const cha
 static int open_store(struct instance *in, struct err *err)
 {
     const struct config_instance *ic = in->ic;
-    struct pos_store_param params[4];
-    size_t n = 0;
-    if (ic->positions.store == CONFIG_STORE_FILE) {
-        params[n++] = (struct pos_store_param){"dir", ic->positions.dir};
-    } else {
-        params[n++] = (struct pos_store_param){"servers", ic->positions.servers};
-        params[n++] = (struct pos_store_param){"root", ic->positions.root};
-        params[n++] = (struct pos_store_param){"cluster", ic->positions.cluster};
-    }
-    struct pos_store_conf conf = {ic->name, params, n};
     if (ic->positions.store == CONFIG_STORE_FILE && fs_mkdirs(ic->positions.dir, err))
         return ERR_POS_STORE;
-    in->store = pos_store_open(config_store_name(ic->positions.store), &conf, err);
+    in->store = pos_store_open_config(ic, err);
     if (in->store == NULL)
         return ERR_POS_STORE;
     int rc = pos_store_load(in->store, &in->rec, err);
@@ -762,6 +732,21 @@ static void schema_warn(const char *msg, void *opaque)
 {
     struct instance *in = opaque;
     log_warn("SCHEMA", in->ic->name, "%s", msg);
+}
+
+/* A decoder for a stream of conn feeding on_change (every event kind: the boundaries matter). */
+static struct decoder *new_decoder(struct instance *in, const struct binlog_conn *conn)
+{
+    struct decoder_opts o;
+    decoder_opts_init(&o);
+    o.all_events = true;
+    o.follow_rotate = true;
+    o.checksum_before_fde = binlog_conn_has_checksum(conn);
+    o.emit = on_change;
+    o.warn = on_warn;
+    o.on_table_map = in->schema ? on_table_map : NULL;
+    o.opaque = in;
+    return decoder_new(&o);
 }
 
 /* Where the first connection starts when nothing is stored: fills in->committed from the
@@ -876,20 +861,11 @@ static int connect_source(struct instance *in, const char *password, bool first,
     memcpy(in->server_version, version, sizeof(in->server_version));
     in->server_mariadb = mariadb;
 
-    struct decoder_opts o;
-    decoder_opts_init(&o);
-    o.all_events = true;
-    o.follow_rotate = true;
-    o.checksum_before_fde = binlog_conn_has_checksum(in->conn);
-    o.emit = on_change;
-    o.warn = on_warn;
-    o.on_table_map = in->schema ? on_table_map : NULL;
-    o.opaque = in;
     decoder_free(in->dec);
-    in->dec = decoder_new(&o);
+    in->dec = new_decoder(in, in->conn);
     stream_pos_free(&in->sp);
     stream_pos_init(&in->sp, binlog_conn_start_file(in->conn), binlog_conn_start_pos(in->conn),
-                    o.checksum_before_fde);
+                    binlog_conn_has_checksum(in->conn));
     decoder_set_file(in->dec, in->sp.file);
     in->in_txn = false;
     in->xa_group = false;
@@ -915,18 +891,9 @@ static int reread_xa(
     struct binlog_conn *conn = binlog_conn_open(&co, err);
     if (conn == NULL)
         return err->code ? err->code : ERR_BINLOG_CONNECT;
-    struct decoder_opts o;
-    decoder_opts_init(&o);
-    o.all_events = true;
-    o.follow_rotate = true;
-    o.checksum_before_fde = binlog_conn_has_checksum(conn);
-    o.emit = on_change;
-    o.warn = on_warn;
-    o.on_table_map = in->schema ? on_table_map : NULL;
-    o.opaque = in;
-    struct decoder *d = decoder_new(&o);
+    struct decoder *d = new_decoder(in, conn);
     struct stream_pos sp;
-    stream_pos_init(&sp, file, start, o.checksum_before_fde);
+    stream_pos_init(&sp, file, start, binlog_conn_has_checksum(conn));
     decoder_set_file(d, file);
     in->rereading = true;
     in->reread_end = end;
@@ -1351,6 +1318,16 @@ enum instance_state instance_state(struct instance *in)
     return s;
 }
 
+/* Seconds between now and the last event read, 0 when caught up. */
+static int64_t lag_seconds(struct instance *in)
+{
+    uint32_t last_ts = atomic_load(&in->last_event_ts);
+    if (atomic_load(&in->caught_up) || last_ts == 0)
+        return 0;
+    int64_t lag = (int64_t)time(NULL) - (int64_t)last_ts;
+    return lag < 0 ? 0 : lag;
+}
+
 static void position_json(const struct position *p, struct strbuf *out)
 {
     strbuf_appends(out, "{\"file\":");
@@ -1386,13 +1363,7 @@ void instance_status_json(struct instance *in, struct strbuf *out)
     position_json(&in->st_parsed, out);
     strbuf_appends(out, ",\"consumed\":");
     position_json(&in->st_consumed, out);
-    int64_t lag = 0;
-    uint32_t last_ts = atomic_load(&in->last_event_ts);
-    if (!atomic_load(&in->caught_up) && last_ts) {
-        lag = (int64_t)time(NULL) - (int64_t)last_ts;
-        if (lag < 0)
-            lag = 0;
-    }
+    int64_t lag = lag_seconds(in);
     strbuf_appends(out, ",\"lag_seconds\":");
     strbuf_append_u64(out, (uint64_t)lag);
     strbuf_appends(out, ",\"events\":");
@@ -1409,13 +1380,7 @@ void instance_status_text(struct instance *in, struct strbuf *out)
 {
     pthread_mutex_lock(&in->mu);
     char line[4096];
-    int64_t lag = 0;
-    uint32_t last_ts = atomic_load(&in->last_event_ts);
-    if (!atomic_load(&in->caught_up) && last_ts) {
-        lag = (int64_t)time(NULL) - (int64_t)last_ts;
-        if (lag < 0)
-            lag = 0;
-    }
+    int64_t lag = lag_seconds(in);
     snprintf(line, sizeof(line),
              "%s: %s since %lds ago, source %s:%u\n  consumed %s:%llu  parsed %s:%llu  lag %llds  "
              "events %llu  rows %llu  in flight %zu bytes\n",
