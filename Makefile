@@ -16,9 +16,9 @@ O         ?= 2
 BUILD  := build/$(if $(SANITIZER),$(SANITIZER),default)
 BIN    := bin
 
-PKG_CFLAGS := $(shell pkg-config --cflags libzstd zlib yaml-0.1 2>/dev/null) \
+PKG_CFLAGS := $(shell pkg-config --cflags libzstd zlib yaml-0.1 rdkafka 2>/dev/null) \
               $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libmariadb))
-PKG_LIBS   := $(shell pkg-config --libs libzstd zlib yaml-0.1 2>/dev/null || echo -lzstd -lz -lyaml) \
+PKG_LIBS   := $(shell pkg-config --libs libzstd zlib yaml-0.1 rdkafka 2>/dev/null || echo -lzstd -lz -lyaml -lrdkafka) \
               $(shell pkg-config --libs libmariadb)
 
 WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wformat=2 \
@@ -48,9 +48,11 @@ UNIT_SRCS := $(wildcard test/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 
 SLUICE := $(BIN)/sluice$(if $(SANITIZER),-$(SANITIZER),)
+# A local Kafka (librdkafka's mock cluster) for the quick start, the tests and the benchmark.
+KAFKA_MOCK := $(BIN)/sluice-kafka-mock
 
 .PHONY: all test unit-tests bench fuzz clean style style-check
-all: $(SLUICE)
+all: $(SLUICE) $(KAFKA_MOCK)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -64,6 +66,10 @@ $(SLUICE): $(BUILD)/src/main.o $(LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(KAFKA_MOCK): test/kafka_mock.c
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/test/%: test/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes $(shell pkg-config --cflags cunit 2>/dev/null) \
@@ -72,11 +78,11 @@ $(BUILD)/test/%: test/unit/%.c $(LIB)
 unit-tests: $(UNIT_BINS)
 
 # The test runner takes the binaries it should use from the environment.
-test: $(SLUICE) unit-tests
-	SLUICE=$(abspath $(SLUICE)) UNIT_DIR=$(abspath $(BUILD)/test) sh test/run.sh
+test: $(SLUICE) $(KAFKA_MOCK) unit-tests
+	SLUICE=$(abspath $(SLUICE)) KAFKA_MOCK=$(abspath $(KAFKA_MOCK)) UNIT_DIR=$(abspath $(BUILD)/test) sh test/run.sh
 
-bench: $(SLUICE)
-	SLUICE=$(abspath $(SLUICE)) sh scripts/bench.sh
+bench: $(SLUICE) $(KAFKA_MOCK)
+	SLUICE=$(abspath $(SLUICE)) KAFKA_MOCK=$(abspath $(KAFKA_MOCK)) sh scripts/bench.sh
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -4,9 +4,11 @@
 # On a fresh Debian 12, as root, from the repository: installs the packages
 # (scripts/install-deps.sh), builds bin/sluice, starts a throw-away MariaDB on 127.0.0.1 (ROW
 # binlog, default metadata: column names come from sluice's schema tracking), creates a `cdc`
-# user with the replication grants, runs `sluice run --config conf/quickstart.yaml` (its port
-# filled in) in a temp dir, makes some changes, and shows them arriving in the file sink, then
-# `sluice status` and the saved positions. Everything it started is stopped, by PID, and the
+# user with the replication grants, starts a local Kafka (bin/sluice-kafka-mock: librdkafka's
+# mock cluster, 3 brokers), runs `sluice run --config conf/quickstart.yaml` (ports filled in)
+# in a temp dir, makes some changes, and shows them read back from Kafka with kcat (canal
+# flatMessage format) and arriving in the file sink (json), then `sluice status` and the saved
+# positions. Everything it started is stopped, by PID, and the
 # temp dir removed at exit, however the script ends. Not root: the install step is skipped.
 set -eu
 
@@ -20,6 +22,7 @@ else
 fi
 make -s
 SLUICE=$ROOT/bin/sluice
+KAFKA_MOCK=$ROOT/bin/sluice-kafka-mock
 
 . "$ROOT/test/integration/lib.sh"
 
@@ -29,12 +32,16 @@ echo "== mariadbd PID $MARIADB_PID listening on 127.0.0.1:$MARIADB_PORT"
 sql "CREATE USER cdc@'127.0.0.1' IDENTIFIED BY 'cdcpass';
 GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO cdc@'127.0.0.1';"
 
+echo "== starting a local Kafka (librdkafka's mock cluster, 3 brokers)"
+kafka_up
+echo "== sluice-kafka-mock PID $KAFKA_PID, brokers $KAFKA_BROKERS"
+
 ADMIN_PORT=$(free_port)
 RUN=$TEST_TMP/run
 mkdir -p "$RUN"
 sed -e "s/port: 3306/port: $MARIADB_PORT/" -e "s/127.0.0.1:11112/127.0.0.1:$ADMIN_PORT/" \
-    conf/quickstart.yaml >"$RUN/quickstart.yaml"
-echo "== conf/quickstart.yaml with port $MARIADB_PORT and admin port $ADMIN_PORT"
+    -e "s/127.0.0.1:9092/$KAFKA_BROKERS/" conf/quickstart.yaml >"$RUN/quickstart.yaml"
+echo "== conf/quickstart.yaml with MariaDB port $MARIADB_PORT, Kafka $KAFKA_BROKERS and admin port $ADMIN_PORT"
 cd "$RUN"
 "$SLUICE" run --config quickstart.yaml 2>"$RUN/sluice.log" &
 SLUICE_PID=$!
@@ -88,6 +95,21 @@ until [ -f var/demo.jsonl ] && grep -q '"type":"delete"' var/demo.jsonl; do
 done
 cat var/demo.jsonl
 
+echo "== read back from Kafka: kcat -C -b \$BROKERS -t sluice.shop.orders -e (key, then value)"
+i=0
+until [ "$(kcat -C -b "$KAFKA_BROKERS" -t sluice.shop.orders -e -q -f '%k\n' 2>/dev/null | wc -l)" -ge 6 ]; do
+    i=$((i + 1))
+    if [ $i -gt 50 ]; then
+        echo "the changes did not arrive in Kafka in 10 s; sluice's log:" >&2
+        cat "$RUN/sluice.log" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+kcat -C -b "$KAFKA_BROKERS" -t sluice.shop.orders -e -q -f 'partition %p offset %o key %k\n%s\n'
+echo "== and the DDL topic sluice.demo.ddl"
+kcat -C -b "$KAFKA_BROKERS" -t sluice.demo.ddl -e -q -f '%s\n'
+
 echo "== sluice status"
 "$SLUICE" status --admin "127.0.0.1:$ADMIN_PORT"
 
@@ -100,5 +122,7 @@ echo "== sluice position show"
 "$SLUICE" position show --config quickstart.yaml
 
 cd "$ROOT"
+echo "== stopping the local Kafka"
+kafka_down
 echo "== stopping mariadbd"
 mariadb_down "$TEST_TMP/mariadb"

@@ -332,7 +332,9 @@ static int file_append(struct sink *s, const struct change *c, struct err *err)
 {
     struct file_sink *fs = (struct file_sink *)s;
     size_t mark = fs->front.len;
-    int r = sink_format_render(s->cfg->format, s->instance, c, &fs->front, err);
+    struct format_ctx ctx;
+    sink_format_ctx(s, &ctx);
+    int r = format_render(s->cfg->format, &ctx, c, &fs->front, err);
     if (r != 0) {
         strbuf_truncate(&fs->front, mark);
         return r;

@@ -61,7 +61,9 @@ static int stdout_append(struct sink *s, const struct change *c, struct err *err
 {
     struct stdout_sink *ss = (struct stdout_sink *)s;
     size_t mark = ss->buf.len;
-    int r = sink_format_render(s->cfg->format, s->instance, c, &ss->buf, err);
+    struct format_ctx ctx;
+    sink_format_ctx(s, &ctx);
+    int r = format_render(s->cfg->format, &ctx, c, &ss->buf, err);
     if (r != 0) {
         strbuf_truncate(&ss->buf, mark);
         return r;

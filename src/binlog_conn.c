@@ -11,7 +11,9 @@
  * The stream opens with a fake ROTATE (log_pos 0, carrying the start file and position) and the
  * file's FORMAT_DESCRIPTION; both end with a CRC32 when the checksum was asked for. A packet is
  * [0x00 OK byte][event]; the event starts at raw_data + raw_data_ofs. HEARTBEAT events (sent
- * after heartbeat_ms of idle time) only keep the read timeout from firing and are dropped here.
+ * after heartbeat_ms of idle time) keep the read timeout from firing; they are dropped here
+ * unless the caller asked for them (binlog_conn_return_heartbeats: a reader with work to do
+ * while the stream is idle, such as closing a batch, must get control back).
  *
  * Errors carry retriable (network, shutdown, killed: reconnect with backoff) or fatal (access,
  * grants, TLS, setup, purged binlog, a server_id conflict: an operator must act), so the daemon
@@ -50,6 +52,7 @@ struct binlog_conn {
     MARIADB_RPL_EVENT *ev; /* reused by every fetch */
     bool checksum;         /* @master_binlog_checksum = CRC32 */
     bool non_blocking;
+    bool return_heartbeats; /* binlog_conn_next returns BINLOG_CONN_HEARTBEAT for them */
     char *start_file;
     uint64_t start_pos;
     uint32_t server_id;      /* the server's */
@@ -600,12 +603,22 @@ int binlog_conn_next(struct binlog_conn *c, const uint8_t **ev, size_t *len, str
                            e->raw_data ? e->raw_data_size : 0);
         const uint8_t *p = e->raw_data + e->raw_data_ofs;
         size_t n = e->raw_data_size - e->raw_data_ofs;
-        if (p[4] == BINLOG_EV_HEARTBEAT || p[4] == BINLOG_EV_HEARTBEAT_V2)
-            continue;
+        if (p[4] == BINLOG_EV_HEARTBEAT || p[4] == BINLOG_EV_HEARTBEAT_V2) {
+            if (!c->return_heartbeats)
+                continue;
+            *ev = NULL;
+            *len = 0;
+            return BINLOG_CONN_HEARTBEAT;
+        }
         *ev = p;
         *len = n;
         return 1;
     }
+}
+
+void binlog_conn_return_heartbeats(struct binlog_conn *c, bool on)
+{
+    c->return_heartbeats = on;
 }
 
 uint64_t binlog_conn_last_activity_ms(const struct binlog_conn *c)

@@ -73,12 +73,19 @@ void binlog_conn_opts_from_config(struct binlog_conn_opts *o,
  * and the strings it points to are copied or used only during the call. */
 struct binlog_conn *binlog_conn_open(const struct binlog_conn_opts *opts, struct err *err);
 
+/* binlog_conn_next's result for a heartbeat (only after binlog_conn_return_heartbeats). */
+#define BINLOG_CONN_HEARTBEAT 2
+
 /* Fetches the next event. Returns 1 with *ev / *len set to the whole event (header, body and
  * checksum, if any; *ev borrowed, valid until the next call), 0 when a non-blocking dump has
  * reached the end of the binlog, or a negative code with err filled ("mariadb_rpl_fetch: ...
  * (errno N)"; ERR_BINLOG_PURGED when the requested position is no longer on the server).
- * Heartbeats are not returned. */
+ * Heartbeats are not returned, unless binlog_conn_return_heartbeats(c, true) was called: then
+ * each returns BINLOG_CONN_HEARTBEAT (*ev NULL), so that an idle reader gets control back. */
 int binlog_conn_next(struct binlog_conn *c, const uint8_t **ev, size_t *len, struct err *err);
+
+/* Makes binlog_conn_next return BINLOG_CONN_HEARTBEAT for each heartbeat (off by default). */
+void binlog_conn_return_heartbeats(struct binlog_conn *c, bool on);
 
 /* True when the dump asked for CRC32 checksums (@master_binlog_checksum = CRC32): events,
  * including the fake ROTATE that precedes the first FORMAT_DESCRIPTION, end with a CRC32. */

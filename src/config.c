@@ -67,6 +67,8 @@ static const char *const tls_modes[] = {"disabled",  "preferred",       "require
 static const char *const stores[] = {"file", "zookeeper", NULL};
 static const char *const sink_types[] = {"file", "stdout", "kafka", NULL};
 static const char *const formats[] = {"json", "canal", "debezium", NULL};
+static const char *const no_pk_keys[] = {"hash", "row", "none", NULL};
+static const char *const too_large_policies[] = {"stop", "dead_letter", NULL};
 static const char *const events[] = {"insert", "update", "delete", "ddl", NULL};
 
 #define G(m)  SC_CONFIG, offsetof(struct config, m)
@@ -171,7 +173,22 @@ static const struct cfg_prop props[] = {
     {"instances[].sinks[].brokers", PT_STR, S(brokers), NONE0, NULL, NULL, 0,
      "Kafka bootstrap servers `host:port,...`; required for `type: kafka`."},
     {"instances[].sinks[].topic", PT_STR, S(topic), NONE0, NULL, NULL, 0,
-     "Kafka topic; `{db}` and `{table}` are replaced; required for `type: kafka`."},
+     "Kafka topic of row changes; `{instance}`, `{db}` and `{table}` are replaced (characters "
+     "Kafka does not allow in topic names become `_`); required for `type: kafka`."},
+    {"instances[].sinks[].ddl_topic", PT_STR, S(ddl_topic), NONE0, "sluice.{instance}.ddl", NULL, 0,
+     "Kafka topic of DDL statements; `{instance}` and `{db}` are replaced."},
+    {"instances[].sinks[].no_pk_key", PT_ENUM, S(no_pk_key), NONE0, "hash", no_pk_keys, 0,
+     "Kafka message key of a row whose table has no primary key: `hash` (a hash of the whole "
+     "row, so one row's changes keep their order), `row` (the whole row as JSON) or `none` (no "
+     "key: spread over partitions, no order)."},
+    {"instances[].sinks[].too_large", PT_ENUM, S(too_large), NONE0, "stop", too_large_policies, 0,
+     "A record larger than Kafka accepts: `stop` the instance (`failed`, position held back) or "
+     "send a `dead_letter` record (the key, no value, the error in headers) to "
+     "`dead_letter_topic` and go on."},
+    {"instances[].sinks[].dead_letter_topic", PT_STR, S(dead_letter_topic), NONE0,
+     "sluice.{instance}.dead_letter", NULL, 0,
+     "Topic of dead-letter records (`too_large: dead_letter`); `{instance}`, `{db}` and "
+     "`{table}` are replaced."},
     {"instances[].sinks[].kafka", PT_STRMAP, S(kafka), NONE0, NULL, NULL, 0,
      "librdkafka properties passed through as written (`linger.ms: 5`)."},
 };

@@ -95,15 +95,23 @@ struct config_kv {
 enum config_store { CONFIG_STORE_FILE, CONFIG_STORE_ZOOKEEPER };
 enum config_sink_type { CONFIG_SINK_FILE, CONFIG_SINK_STDOUT, CONFIG_SINK_KAFKA };
 enum config_format { CONFIG_FORMAT_JSON, CONFIG_FORMAT_CANAL, CONFIG_FORMAT_DEBEZIUM };
+/* Kafka message key of a row whose table has no primary key. */
+enum config_no_pk_key { CONFIG_NO_PK_KEY_HASH, CONFIG_NO_PK_KEY_ROW, CONFIG_NO_PK_KEY_NONE };
+/* What the Kafka sink does with a record larger than the broker or producer accepts. */
+enum config_too_large { CONFIG_TOO_LARGE_STOP, CONFIG_TOO_LARGE_DEAD_LETTER };
 
 struct config_sink {
     enum config_sink_type type;
     enum config_format format;
-    char *path;              /* file */
-    uint32_t rotate_mb;      /* file: rotate at this size, 0 = never */
-    char *brokers;           /* kafka */
-    char *topic;             /* kafka; may hold {db} and {table} */
-    struct config_kv *kafka; /* kafka: passed to rd_kafka_conf_set() as written */
+    char *path;                      /* file */
+    uint32_t rotate_mb;              /* file: rotate at this size, 0 = never */
+    char *brokers;                   /* kafka */
+    char *topic;                     /* kafka; may hold {instance}, {db} and {table} */
+    char *ddl_topic;                 /* kafka: topic of DDL changes; may hold {instance} and {db} */
+    enum config_no_pk_key no_pk_key; /* kafka */
+    enum config_too_large too_large; /* kafka */
+    char *dead_letter_topic;         /* kafka: may hold {instance}, {db} and {table} */
+    struct config_kv *kafka;         /* kafka: passed to rd_kafka_conf_set() as written */
     size_t n_kafka;
 };
 

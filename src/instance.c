@@ -222,12 +222,22 @@ static void set_conn_fd(struct instance *in, int fd)
 }
 
 /* Copies the thread's positions and counters into the status fields. */
+/* The in-flight cost plus what the sinks hold on top of it (rendered messages queued). */
+static size_t inflight_total(const struct instance *in)
+{
+    size_t n = in->inflight;
+    for (size_t i = 0; i < in->nslots; i++)
+        if (in->slots[i].sink)
+            n += in->slots[i].sink->held_bytes;
+    return n;
+}
+
 static void publish(struct instance *in)
 {
     pthread_mutex_lock(&in->mu);
     position_copy(&in->st_parsed, &in->committed);
     position_copy(&in->st_consumed, &in->consumed);
-    in->st_inflight = in->inflight;
+    in->st_inflight = inflight_total(in);
     pthread_mutex_unlock(&in->mu);
 }
 
@@ -299,10 +309,16 @@ static int close_batch(struct instance *in, struct err *err)
     return 0;
 }
 
+/* Serves every sink's acknowledgements; waits (at most timeout_ms) only on the first sink
+ * still behind, so a sink with nothing pending (Kafka, idle) never holds up one that has. */
 static int poll_sinks(struct instance *in, int timeout_ms, struct err *err)
 {
+    size_t wait_on = in->nslots;
+    for (size_t i = 0; i < in->nslots && wait_on == in->nslots; i++)
+        if (in->slots[i].acked + 1 < in->next_batch)
+            wait_on = i;
     for (size_t i = 0; i < in->nslots; i++) {
-        int rc = sink_poll(in->slots[i].sink, i == 0 ? timeout_ms : 0, err);
+        int rc = sink_poll(in->slots[i].sink, i == wait_on ? timeout_ms : 0, err);
         if (rc)
             return rc;
     }
@@ -343,9 +359,14 @@ static int wait_budget(struct instance *in, struct err *err)
 {
     size_t budget = (size_t)in->ic->budget_mb << 20;
     uint64_t start = 0;
-    while (in->inflight > budget && !atomic_load(&in->stop)) {
-        if (start == 0)
+    while (inflight_total(in) > budget && !atomic_load(&in->stop)) {
+        if (start == 0) {
             start = now_ms();
+            /* The open batch is part of what is over the budget: send it on its way. */
+            int rc = close_batch(in, err);
+            if (rc)
+                return rc;
+        }
         int rc = poll_sinks(in, 100, err);
         if (rc)
             return rc;
@@ -353,7 +374,7 @@ static int wait_budget(struct instance *in, struct err *err)
             char why[200];
             snprintf(why, sizeof(why),
                      "sinks have not acknowledged %zu MiB for %u ms (budget %u MiB)",
-                     in->inflight >> 20, in->ic->stall_timeout_ms, in->ic->budget_mb);
+                     inflight_total(in) >> 20, in->ic->stall_timeout_ms, in->ic->budget_mb);
             set_state(in, INSTANCE_STALLED, why);
         }
     }
@@ -706,7 +727,8 @@ static int open_sinks(struct instance *in, struct err *err)
     in->slots = xcalloc(in->nslots, sizeof(*in->slots));
     for (size_t i = 0; i < in->nslots; i++) {
         in->slots[i].in = in;
-        struct sink_conf sc = {in->ic->name, &in->ic->sinks[i], on_ack, &in->slots[i]};
+        struct sink_conf sc = {in->ic->name, &in->ic->sinks[i], on_ack, &in->slots[i],
+                               (size_t)in->ic->budget_mb << 20};
         in->slots[i].sink = sink_open(&sc, err);
         if (in->slots[i].sink == NULL)
             return ERR_SINK;
@@ -818,6 +840,7 @@ static int connect_source(struct instance *in, const char *password, bool first,
     strbuf_free(&gtid);
     if (in->conn == NULL)
         return err->code ? err->code : ERR_BINLOG_CONNECT;
+    binlog_conn_return_heartbeats(in->conn, true);
 
     uint32_t sid = 0;
     const char *uuid_b = NULL, *version_b = NULL;
@@ -1004,6 +1027,8 @@ static int stream(struct instance *in)
             return rc;
         in->stream_last_ms = now_ms();
         atomic_store(&in->last_event_ms, in->stream_last_ms);
+        if (rc == BINLOG_CONN_HEARTBEAT)
+            continue; /* idle: back to the top, where open batches are closed */
         in->cur_offset = stream_pos_offset(&in->sp, ev, len);
         rc = decoder_feed(in->dec, ev, len, in->cur_offset, err);
         if (rc)

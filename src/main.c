@@ -1,7 +1,8 @@
 /*
  * main.c — the sluice command line.
  *
- *   sluice decode [--events rows|all] [--start-position N] [--stop-position N] [--stats] FILE...
+ *   sluice decode [--events rows|all] [--format json|canal|debezium] [--start-position N]
+ *                 [--stop-position N] [--stats] FILE...
  *   sluice dump --host H [--port P] --user U [--password-env VAR | --password-file F]
  *               [--server-id N] [--start FILE:POS | --gtid D-S-N,...] [--non-blocking]
  *               [--heartbeat-ms N] [--events rows|all] [--stats]
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "binlog_conn.h"
 #include "binlog_event.h"
@@ -37,18 +39,19 @@
 #include "change_json.h"
 #include "config.h"
 #include "decoder.h"
+#include "format.h"
 #include "cmd_position.h"
 #include "daemon.h"
 #include "strbuf.h"
 #include "stream_pos.h"
 #include "xmalloc.h"
 
-#define SLUICE_VERSION "0.1.0"
+#include "version.h"
 
 static void usage(FILE *out)
 {
-    fputs("usage: sluice decode [--events rows|all] [--start-position N] [--stop-position N]\n"
-          "                     [--stats] FILE...\n"
+    fputs("usage: sluice decode [--events rows|all] [--format json|canal|debezium]\n"
+          "                     [--start-position N] [--stop-position N] [--stats] FILE...\n"
           "       sluice dump --host H [--port P] --user U [--password-env VAR |\n"
           "                   --password-file F] [--server-id N] [--start FILE:POS |\n"
           "                   --gtid D-S-N,...] [--non-blocking] [--heartbeat-ms N]\n"
@@ -63,7 +66,9 @@ static void usage(FILE *out)
           "       sluice help\n"
           "\n"
           "decode  print every row change in the binlog/relay-log FILEs as one JSON object per\n"
-          "        line; --events all adds begin/commit/ddl/gtid lines; positions are byte\n"
+          "        line; --events all adds begin/commit/ddl/gtid lines; --format canal or\n"
+          "        debezium prints row changes and DDL in that output format instead;\n"
+          "        positions are byte\n"
           "        offsets of events in the (first/last) file; --stats prints event counts\n"
           "        to stderr at the end\n"
           "dump    connect to a server as a replica and print its binlog the same way, from\n"
@@ -83,6 +88,7 @@ static void usage(FILE *out)
 
 struct decode_out {
     struct strbuf line;
+    enum config_format format;
     uint64_t start, stop; /* emit only events at offsets in [start, stop) */
     bool stopped;
     bool first_file, last_file;
@@ -98,7 +104,22 @@ static int emit_line(const struct change *c, void *opaque)
         return 0;
     }
     strbuf_reset(&o->line);
-    change_json_render(c, &o->line);
+    if (o->format == CONFIG_FORMAT_JSON) {
+        change_json_render(c, &o->line);
+    } else {
+        /* canal and debezium carry row changes and DDL, as the sinks send them. */
+        if (c->kind != CHANGE_INSERT && c->kind != CHANGE_UPDATE && c->kind != CHANGE_DELETE &&
+            c->kind != CHANGE_DDL)
+            return 0;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        struct format_ctx ctx = {.instance = "decode",
+                                 .batch_id = 1,
+                                 .now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000};
+        struct err err = {0};
+        if (format_render(o->format, &ctx, c, &o->line, &err))
+            return err.code;
+    }
     strbuf_appendc(&o->line, '\n');
     if (fwrite(o->line.buf, 1, o->line.len, stdout) != o->line.len)
         return ERR_IO;
@@ -167,13 +188,26 @@ static int cmd_decode(int argc, char **argv)
         if (a[0] != '-' || a[1] == '\0')
             break;
         if (strcmp(a, "--events") == 0 || strcmp(a, "--start-position") == 0 ||
-            strcmp(a, "--stop-position") == 0) {
+            strcmp(a, "--stop-position") == 0 || strcmp(a, "--format") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "sluice decode: option %s needs a value\n", a);
                 return 2;
             }
             const char *v = argv[++i];
-            if (strcmp(a, "--events") == 0) {
+            if (strcmp(a, "--format") == 0) {
+                if (strcmp(v, "json") == 0) {
+                    out.format = CONFIG_FORMAT_JSON;
+                } else if (strcmp(v, "canal") == 0) {
+                    out.format = CONFIG_FORMAT_CANAL;
+                } else if (strcmp(v, "debezium") == 0) {
+                    out.format = CONFIG_FORMAT_DEBEZIUM;
+                } else {
+                    fprintf(stderr,
+                            "sluice decode: --format \"%s\": expected json, canal or debezium\n",
+                            v);
+                    return 2;
+                }
+            } else if (strcmp(a, "--events") == 0) {
                 if (strcmp(v, "rows") == 0) {
                     opts.all_events = false;
                 } else if (strcmp(v, "all") == 0) {

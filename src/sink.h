@@ -31,6 +31,7 @@
 #include "change.h"
 #include "config.h"
 #include "err.h"
+#include "format.h"
 #include "strbuf.h"
 
 /* Bumped when struct sink_ops changes incompatibly; sink_open() refuses other values. */
@@ -46,7 +47,8 @@ struct sink_conf {
     const char *instance; /* instance name, for file names, topics and messages */
     const struct config_sink *cfg;
     sink_ack_fn ack;
-    void *opaque; /* passed to ack */
+    void *opaque;        /* passed to ack */
+    size_t budget_bytes; /* the instance's memory budget (a sink may size its queues by it) */
 };
 
 struct sink;
@@ -80,6 +82,9 @@ struct sink {
     void *opaque;
     uint64_t last_batch; /* last id given to write_batch, 0 before the first */
     uint64_t last_acked; /* last id acknowledged, 0 before the first */
+    /* Bytes the sink holds that are not acknowledged yet, beyond the changes themselves (a
+     * rendered Kafka message in the producer queue). The instance counts them in its budget. */
+    size_t held_bytes;
 };
 
 /* ---- registry ---- */
@@ -99,18 +104,9 @@ void sink_free_common(struct sink *s);
  * last acknowledged one are ignored) and calls the ack callback once per batch. */
 void sink_acknowledge(struct sink *s, uint64_t batch_id, size_t bytes);
 
-/* ---- formats ---- */
-
-/* Appends change c rendered in format f, without a newline. Returns 0, or ERR_SINK_FORMAT
- * when the format is not available yet (the message names it). */
-int sink_format_render(enum config_format f,
-                       const char *instance,
-                       const struct change *c,
-                       struct strbuf *out,
-                       struct err *err);
-
-/* True when format f can be rendered. */
-bool sink_format_available(enum config_format f);
+/* For implementations: the format context of the change being appended now (the instance
+ * name, the batch it goes into, the wall clock). */
+void sink_format_ctx(const struct sink *s, struct format_ctx *ctx);
 
 /* ---- wrappers (callers use these, never the ops directly) ---- */
 

@@ -16,6 +16,11 @@
 #   sql "SQL"  run SQL as root over $MARIADB_SOCK (batch, no column names, raw); `sql <FILE`
 #       reads the statements from stdin; sql_run [client options...] for anything else.
 #   binlog_files  absolute paths of the server's binlog files, in order (from binlog.index).
+#   kafka_up [mock options...]  start $KAFKA_MOCK (bin/sluice-kafka-mock: librdkafka's mock
+#       cluster, 3 brokers by default) with a control FIFO; sets KAFKA_BROKERS, KAFKA_PID,
+#       KAFKA_CTL (write `down 1`, `errors 0 5 6`... to it). Stopped at exit, or by kafka_down.
+#   kafka_read TOPIC [kcat -f format]  every message of TOPIC (all partitions), kcat's format
+#       (default: the value), one per line.
 
 # ---- locate the repository ------------------------------------------------------------------
 # The first directory up from the sourcing script that holds this file; SLUICE_ROOT overrides
@@ -230,6 +235,39 @@ mariadb_down() {
     done
     _IT_SERVERS=$_rest
     return 0
+}
+
+KAFKA_MOCK=${KAFKA_MOCK:-$ROOT/bin/sluice-kafka-mock}
+
+kafka_up() {
+    KAFKA_CTL=$TEST_TMP/kafka.ctl
+    "$KAFKA_MOCK" --control "$KAFKA_CTL" "$@" >"$TEST_TMP/kafka.bootstrap" 2>"$TEST_TMP/kafka.log" &
+    KAFKA_PID=$!
+    echo "$KAFKA_PID" >>"${SLUICE_TEST_PIDFILE:-/dev/null}"
+    at_exit "kafka_down"
+    _i=0
+    until [ -s "$TEST_TMP/kafka.bootstrap" ]; do
+        _i=$((_i + 1))
+        if [ $_i -gt 100 ] || ! alive "$KAFKA_PID"; then
+            echo "kafka_up: $KAFKA_MOCK did not start:" >&2
+            cat "$TEST_TMP/kafka.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    KAFKA_BROKERS=$(head -1 "$TEST_TMP/kafka.bootstrap")
+}
+
+kafka_down() {
+    if [ -n "${KAFKA_PID:-}" ] && alive "$KAFKA_PID"; then
+        kill -TERM "$KAFKA_PID" 2>/dev/null
+        wait "$KAFKA_PID" 2>/dev/null
+    fi
+    KAFKA_PID=""
+}
+
+kafka_read() {
+    kcat -C -b "$KAFKA_BROKERS" -t "$1" -e -q -f "${2:-%s\\n}" 2>/dev/null
 }
 
 # sql "SQL": run SQL with -e; sql <FILE: run the statements on stdin.

@@ -1,0 +1,545 @@
+/*
+ * sinks/kafka.c — the Kafka sink (librdkafka producer).
+ *
+ * Each row change becomes one message: the value in the sink's format, the key the row's
+ * primary key (format_render_key; a table without one gets `no_pk_key`: a hash of the row, the
+ * row, or no key), the topic the `topic` template expanded for its table; a DDL goes to
+ * `ddl_topic` keyed by its database. Headers carry where the change comes from: sluice.pos
+ * ("FILE:POS"), sluice.row, sluice.ts, and sluice.gtid / sluice.xid when known.
+ *
+ * Producer settings before the user's `kafka:` map (which may override them, with a warning
+ * when that weakens delivery): enable.idempotence=true, acks=all (so per-partition order holds
+ * across retries and nothing is written twice by a retry), partitioner=murmur2_random (the Java
+ * client's: one key always lands on one partition, so one row's changes stay in order), a
+ * message count limit high enough that the instance's byte budget (queue.buffering.max.kbytes)
+ * is what pushes back.
+ *
+ * Acknowledgements. Every message carries its batch id as opaque. A batch is acknowledged once
+ * write_batch() closed it and every delivery report of its messages came back successful, in id
+ * order (batch records form a queue ordered by id, one record per id). Delivery reports are
+ * served only by rd_kafka_poll() on the instance's thread (append, write_batch, poll), never
+ * by librdkafka's threads, so nothing here needs a lock.
+ *
+ * Failures. A delivery report with an error means librdkafka gave up (message.timeout.ms passed,
+ * or a permanent error): the sink fails, poll() returns the error, and the batch and every later
+ * one stay unacknowledged, so the instance stops with its position before the lost message. A
+ * record too large is either that failure (`too_large: stop`) or a key-only record to the
+ * dead-letter topic with the error in headers (`dead_letter`), whose delivery then stands for
+ * the original's.
+ */
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "strbuf.h"
+#include "table_map.h"
+#include "xmalloc.h"
+
+#define FAC "KAFKA"
+
+struct kbatch {
+    uint64_t id;
+    size_t outstanding; /* messages sent whose delivery report has not come */
+    size_t bytes;       /* bytes of those messages (values and keys) */
+    bool closed;        /* write_batch() was called for it */
+};
+
+struct kafka_sink {
+    struct sink base;
+    rd_kafka_t *rk;
+    struct strbuf val, key, topic, tmp;
+    char last_db[256], last_table[256]; /* the table `topic` was expanded for */
+    bool topic_valid;
+    struct kbatch *q; /* batch records, ordered by id, q[0] the oldest */
+    size_t nq, capq;
+    bool failed;
+    bool closing;
+    char fail_msg[600];
+};
+
+/* ---- topics --------------------------------------------------------------------------------- */
+
+static void append_topic_part(struct strbuf *out, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+        strbuf_appendc(out, ok ? (char)ch : '_');
+    }
+}
+
+void sink_kafka_topic(
+    const char *tmpl, const char *instance, const char *db, const char *table, struct strbuf *out)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+    } vars[] = {{"{instance}", 10}, {"{db}", 4}, {"{table}", 7}};
+    const char *vals[] = {instance, db, table};
+    while (*tmpl) {
+        size_t k;
+        for (k = 0; k < 3; k++)
+            if (strncmp(tmpl, vars[k].name, vars[k].len) == 0)
+                break;
+        if (k < 3) {
+            append_topic_part(out, vals[k]);
+            tmpl += vars[k].len;
+        } else {
+            char one[2] = {*tmpl++, 0};
+            append_topic_part(out, one);
+        }
+    }
+}
+
+/* ---- batch records -------------------------------------------------------------------------- */
+
+/* The record of batch id, created (with every id between) when new. Ids only grow. */
+static struct kbatch *batch_rec(struct kafka_sink *ks, uint64_t id)
+{
+    if (ks->nq && id <= ks->q[ks->nq - 1].id) {
+        if (id < ks->q[0].id)
+            return NULL; /* already acknowledged */
+        return &ks->q[id - ks->q[0].id];
+    }
+    uint64_t next = ks->nq ? ks->q[ks->nq - 1].id + 1 : ks->base.last_acked + 1;
+    for (; next <= id; next++) {
+        if (ks->nq == ks->capq) {
+            ks->capq = ks->capq ? ks->capq * 2 : 16;
+            ks->q = xrealloc(ks->q, ks->capq * sizeof(*ks->q));
+        }
+        ks->q[ks->nq++] = (struct kbatch){.id = next};
+    }
+    return &ks->q[ks->nq - 1];
+}
+
+/* Acknowledges every leading batch that is closed and fully delivered. */
+static void ack_done(struct kafka_sink *ks)
+{
+    size_t k = 0;
+    while (k < ks->nq && ks->q[k].closed && ks->q[k].outstanding == 0) {
+        sink_acknowledge(&ks->base, ks->q[k].id, ks->q[k].bytes);
+        k++;
+    }
+    if (k) {
+        memmove(ks->q, ks->q + k, (ks->nq - k) * sizeof(*ks->q));
+        ks->nq -= k;
+    }
+}
+
+static void fail(struct kafka_sink *ks, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(struct kafka_sink *ks, const char *fmt, ...)
+{
+    if (ks->failed)
+        return; /* the first failure is the one to report */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ks->fail_msg, sizeof(ks->fail_msg), fmt, ap);
+    va_end(ap);
+    ks->failed = true;
+    log_error(FAC, ks->base.instance, "%s", ks->fail_msg);
+}
+
+static int failed_err(struct kafka_sink *ks, struct err *err)
+{
+    return err_set(err, ERR_SINK, "%s", ks->fail_msg);
+}
+
+/* ---- producing ------------------------------------------------------------------------------ */
+
+static rd_kafka_headers_t *
+make_headers(const struct change *c, const char *error_text, const char *orig_topic)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    char buf[640];
+    int n = snprintf(buf, sizeof(buf), "%s:%" PRIu64, c->file ? c->file : "", c->pos);
+    rd_kafka_header_add(h, "sluice.pos", -1, buf, n);
+    n = snprintf(buf, sizeof(buf), "%" PRIu32, c->row);
+    rd_kafka_header_add(h, "sluice.row", -1, buf, n);
+    n = snprintf(buf, sizeof(buf), "%" PRIu32, c->ts);
+    rd_kafka_header_add(h, "sluice.ts", -1, buf, n);
+    if (c->gtid)
+        rd_kafka_header_add(h, "sluice.gtid", -1, c->gtid, -1);
+    if (c->has_xid) {
+        n = snprintf(buf, sizeof(buf), "%" PRIu64, c->xid);
+        rd_kafka_header_add(h, "sluice.xid", -1, buf, n);
+    }
+    if (error_text) {
+        rd_kafka_header_add(h, "sluice.error", -1, error_text, -1);
+        rd_kafka_header_add(h, "sluice.topic", -1, orig_topic, -1);
+    }
+    return h;
+}
+
+/* Sends one message for batch id; serves delivery reports while the producer queue is full.
+ * Returns the librdkafka error of the send (0 when queued). */
+static rd_kafka_resp_err_t produce(struct kafka_sink *ks,
+                                   uint64_t id,
+                                   const char *topic,
+                                   const void *key,
+                                   size_t keylen,
+                                   const void *val,
+                                   size_t vallen,
+                                   rd_kafka_headers_t *hdrs)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            ks->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)val, vallen),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || ks->failed) {
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                struct kbatch *b = batch_rec(ks, id);
+                b->outstanding++;
+                b->bytes += keylen + vallen;
+                ks->base.held_bytes += keylen + vallen;
+            }
+            return e;
+        }
+        /* The queue drains only as delivery reports come in: serve them (a broker that
+         * stays away ends in failed deliveries after message.timeout.ms, never a hang). */
+        rd_kafka_poll(ks->rk, 100);
+        ack_done(ks);
+    }
+}
+
+/* A key-only record to the dead-letter topic, standing for a change too large to send. */
+static rd_kafka_resp_err_t send_dead_letter(struct kafka_sink *ks,
+                                            uint64_t id,
+                                            const struct change *c,
+                                            const char *orig_topic,
+                                            const void *key,
+                                            size_t keylen,
+                                            size_t size)
+{
+    char why[200];
+    snprintf(why, sizeof(why), "record of %zu bytes too large for topic %s", size, orig_topic);
+    struct strbuf dlq;
+    strbuf_init(&dlq);
+    sink_kafka_topic(ks->base.cfg->dead_letter_topic, ks->base.instance, c->db, c->table, &dlq);
+    log_warn(FAC, ks->base.instance, "%s:%" PRIu64 ": %s; a key-only record goes to %s",
+             c->file ? c->file : "", c->pos, why, dlq.buf);
+    rd_kafka_headers_t *h = make_headers(c, why, orig_topic);
+    rd_kafka_resp_err_t e = produce(ks, id, dlq.buf, key, keylen, NULL, 0, h);
+    if (e)
+        rd_kafka_headers_destroy(h);
+    strbuf_free(&dlq);
+    return e;
+}
+
+/* ---- librdkafka callbacks (served on the instance's thread by rd_kafka_poll) -------------- */
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    struct kafka_sink *ks = opaque;
+    uint64_t id = (uint64_t)(uintptr_t)m->_private;
+    struct kbatch *b = batch_rec(ks, id);
+    size_t len = m->len + m->key_len;
+    ks->base.held_bytes -= len < ks->base.held_bytes ? len : ks->base.held_bytes;
+    if (b == NULL)
+        return;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        b->outstanding--;
+        return;
+    }
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
+    if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !ks->closing &&
+        ks->base.cfg->too_large == CONFIG_TOO_LARGE_DEAD_LETTER && m->len > 0) {
+        /* The broker refused it: the dead-letter record takes its place in the batch. */
+        char why[200];
+        snprintf(why, sizeof(why), "record of %zu bytes too large for topic %s (broker: %s)",
+                 m->len, topic, rd_kafka_err2str(m->err));
+        struct strbuf dlq;
+        strbuf_init(&dlq);
+        sink_kafka_topic(ks->base.cfg->dead_letter_topic, ks->base.instance, NULL, NULL, &dlq);
+        log_warn(FAC, ks->base.instance, "%s; a key-only record goes to %s", why, dlq.buf);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+        rd_kafka_header_add(h, "sluice.error", -1, why, -1);
+        rd_kafka_header_add(h, "sluice.topic", -1, topic, -1);
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            ks->rk, RD_KAFKA_V_TOPIC(dlq.buf), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_HEADERS(h),
+            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id), RD_KAFKA_V_END);
+        strbuf_free(&dlq);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ks->base.held_bytes += m->key_len;
+            return; /* still outstanding: the dead-letter record's report settles it */
+        }
+        rd_kafka_headers_destroy(h);
+        fail(ks, "kafka: could not send a dead-letter record: %s", rd_kafka_err2str(e));
+        return;
+    }
+    if (!ks->closing)
+        fail(ks,
+             "kafka: delivery to topic %s partition %" PRId32 " failed: %s; the position is held "
+             "before this message (check the brokers, then restart sluice)",
+             topic, m->partition, rd_kafka_err2str(m->err));
+}
+
+static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    struct kafka_sink *ks = opaque;
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
+        fail(ks, "kafka: fatal producer error %s: %s", rd_kafka_err2name(orig), why);
+        return;
+    }
+    /* Brokers down, timeouts...: librdkafka retries; deliveries fail only after
+     * message.timeout.ms, and then the instance says so. */
+    log_warn(FAC, ks->base.instance, "kafka: %s: %s", rd_kafka_err2name(code), reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    struct kafka_sink *ks = rd_kafka_opaque(rk);
+    enum config_log_level l = level <= 3   ? CONFIG_LOG_ERROR
+                              : level <= 5 ? CONFIG_LOG_WARN
+                              : level == 6 ? CONFIG_LOG_INFO
+                                           : CONFIG_LOG_DEBUG;
+    if (log_level >= l)
+        log_write(l, FAC, ks ? ks->base.instance : NULL, "librdkafka %s: %s", fac, buf);
+}
+
+/* ---- the ops -------------------------------------------------------------------------------- */
+
+static const char *kv_get(const struct config_sink *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->n_kafka; i++)
+        if (strcmp(cfg->kafka[i].key, key) == 0)
+            return cfg->kafka[i].value;
+    return NULL;
+}
+
+static int set_prop(rd_kafka_conf_t *conf,
+                    const char *instance,
+                    const char *key,
+                    const char *value,
+                    struct err *err)
+{
+    char errstr[512];
+    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+        return err_set(err, ERR_CONFIG, "instance \"%s\", kafka sink: property %s=\"%s\": %s",
+                       instance, key, value, errstr);
+    return 0;
+}
+
+static struct sink *kafka_open(const struct sink_conf *conf, struct err *err)
+{
+    const struct config_sink *cfg = conf->cfg;
+    const char *inst = conf->instance ? conf->instance : "";
+    struct kafka_sink *ks = xcalloc(1, sizeof(*ks));
+    sink_init_common(&ks->base, &sink_kafka_ops, conf);
+    strbuf_init(&ks->val);
+    strbuf_init(&ks->key);
+    strbuf_init(&ks->topic);
+    strbuf_init(&ks->tmp);
+
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    char num[32], client_id[300];
+    /* The budget bounds the queue by bytes; the message count must not bind first. */
+    size_t kbytes = conf->budget_bytes ? conf->budget_bytes / 1024 : 262144;
+    snprintf(num, sizeof(num), "%zu", kbytes < 1024 ? (size_t)1024 : kbytes);
+    snprintf(client_id, sizeof(client_id), "sluice-%s", inst);
+    const char *defaults[][2] = {
+        {"bootstrap.servers", cfg->brokers}, {"client.id", client_id},
+        {"enable.idempotence", "true"},      {"acks", "all"},
+        {"partitioner", "murmur2_random"},   {"queue.buffering.max.messages", "10000000"},
+        {"queue.buffering.max.kbytes", num},
+    };
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        if (set_prop(kc, inst, defaults[i][0], defaults[i][1], err))
+            goto fail;
+    for (size_t i = 0; i < cfg->n_kafka; i++)
+        if (set_prop(kc, inst, cfg->kafka[i].key, cfg->kafka[i].value, err))
+            goto fail;
+    const char *idem = kv_get(cfg, "enable.idempotence");
+    const char *acks = kv_get(cfg, "acks");
+    if (idem && strcmp(idem, "true") != 0)
+        log_warn(FAC, inst,
+                 "kafka: enable.idempotence=%s: a retried send may write a message twice or "
+                 "out of order",
+                 idem);
+    if (acks && strcmp(acks, "all") != 0 && strcmp(acks, "-1") != 0)
+        log_warn(FAC, inst, "kafka: acks=%s: a broker failure may lose acknowledged messages",
+                 acks);
+    rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
+    rd_kafka_conf_set_error_cb(kc, on_error);
+    rd_kafka_conf_set_log_cb(kc, on_log);
+    rd_kafka_conf_set_opaque(kc, ks);
+
+    char errstr[512];
+    ks->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, sizeof(errstr));
+    if (ks->rk == NULL) {
+        err_set(err, ERR_SINK, "instance \"%s\", kafka sink: could not create the producer: %s",
+                inst, errstr);
+        goto fail;
+    }
+    return &ks->base;
+fail:
+    if (ks->rk == NULL)
+        rd_kafka_conf_destroy(kc);
+    sink_kafka_ops.close(&ks->base);
+    return NULL;
+}
+
+/* The key of change c into ks->key; returns false for no key. */
+static bool make_key(struct kafka_sink *ks, const struct change *c)
+{
+    strbuf_reset(&ks->key);
+    if (c->kind == CHANGE_DDL) {
+        strbuf_appends(&ks->key, c->db ? c->db : "");
+        return true;
+    }
+    if (format_render_key(ks->base.cfg->format, c, &ks->key))
+        return true;
+    switch (ks->base.cfg->no_pk_key) {
+    case CONFIG_NO_PK_KEY_NONE:
+        return false;
+    case CONFIG_NO_PK_KEY_ROW:
+        format_render_row_key(c, &ks->key);
+        return true;
+    case CONFIG_NO_PK_KEY_HASH:
+        break;
+    }
+    /* FNV-1a over the row as JSON: the same row always gets the same key. */
+    strbuf_reset(&ks->tmp);
+    format_render_row_key(c, &ks->tmp);
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < ks->tmp.len; i++) {
+        h ^= (unsigned char)ks->tmp.buf[i];
+        h *= 1099511628211ULL;
+    }
+    strbuf_printf(&ks->key, "%016" PRIx64, h);
+    return true;
+}
+
+static const char *topic_for(struct kafka_sink *ks, const struct change *c)
+{
+    const char *db = c->db ? c->db : "", *table = c->table ? c->table : "";
+    if (c->kind == CHANGE_DDL) {
+        ks->topic_valid = false;
+        strbuf_reset(&ks->topic);
+        sink_kafka_topic(ks->base.cfg->ddl_topic, ks->base.instance, db, "", &ks->topic);
+        return ks->topic.buf;
+    }
+    if (ks->topic_valid && strcmp(db, ks->last_db) == 0 && strcmp(table, ks->last_table) == 0)
+        return ks->topic.buf;
+    strbuf_reset(&ks->topic);
+    sink_kafka_topic(ks->base.cfg->topic, ks->base.instance, db, table, &ks->topic);
+    /* Names too long to remember are expanded every time. */
+    ks->topic_valid = strlen(db) < sizeof(ks->last_db) && strlen(table) < sizeof(ks->last_table);
+    if (ks->topic_valid) {
+        memcpy(ks->last_db, db, strlen(db) + 1);
+        memcpy(ks->last_table, table, strlen(table) + 1);
+    }
+    return ks->topic.buf;
+}
+
+static int kafka_append(struct sink *s, const struct change *c, struct err *err)
+{
+    struct kafka_sink *ks = (struct kafka_sink *)s;
+    if (ks->failed)
+        return failed_err(ks, err);
+    uint64_t id = s->last_batch + 1;
+    struct format_ctx ctx;
+    sink_format_ctx(s, &ctx);
+    strbuf_reset(&ks->val);
+    int r = format_render(s->cfg->format, &ctx, c, &ks->val, err);
+    if (r)
+        return r;
+    bool has_key = make_key(ks, c);
+    const char *topic = topic_for(ks, c);
+    const void *key = has_key ? ks->key.buf : NULL;
+    size_t keylen = has_key ? ks->key.len : 0;
+    rd_kafka_headers_t *h = make_headers(c, NULL, NULL);
+    rd_kafka_resp_err_t e = produce(ks, id, topic, key, keylen, ks->val.buf, ks->val.len, h);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    rd_kafka_headers_destroy(h);
+    if (ks->failed)
+        return failed_err(ks, err);
+    if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        if (s->cfg->too_large == CONFIG_TOO_LARGE_DEAD_LETTER) {
+            e = send_dead_letter(ks, id, c, topic, key, keylen, ks->val.len);
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+                return 0;
+        } else {
+            return err_set(err, ERR_SINK,
+                           "kafka: the %s of %s.%s at %s:%" PRIu64 " row %" PRIu32
+                           " is a record of %zu bytes, larger than message.max.bytes allows; "
+                           "raise message.max.bytes (and the topic's max.message.bytes), or set "
+                           "too_large: dead_letter",
+                           change_kind_name(c->kind), c->db ? c->db : "", c->table ? c->table : "",
+                           c->file ? c->file : "", c->pos, c->row, ks->val.len + keylen);
+        }
+    }
+    return err_set(err, ERR_SINK, "kafka: could not send to topic %s: %s", topic,
+                   rd_kafka_err2str(e));
+}
+
+static int kafka_write_batch(struct sink *s, uint64_t batch_id, struct err *err)
+{
+    struct kafka_sink *ks = (struct kafka_sink *)s;
+    struct kbatch *b = batch_rec(ks, batch_id);
+    if (b)
+        b->closed = true;
+    rd_kafka_poll(ks->rk, 0);
+    if (ks->failed)
+        return failed_err(ks, err);
+    ack_done(ks);
+    return 0;
+}
+
+static int kafka_poll(struct sink *s, int timeout_ms, struct err *err)
+{
+    struct kafka_sink *ks = (struct kafka_sink *)s;
+    rd_kafka_poll(ks->rk, timeout_ms);
+    if (ks->failed)
+        return failed_err(ks, err);
+    ack_done(ks);
+    return 0;
+}
+
+static void kafka_reopen(struct sink *s)
+{
+    (void)s; /* nothing file-like to reopen */
+}
+
+static void kafka_close(struct sink *s)
+{
+    struct kafka_sink *ks = (struct kafka_sink *)s;
+    if (ks->rk) {
+        /* Unacknowledged messages are sent again after a restart: drop what is queued rather
+         * than wait for it. */
+        ks->closing = true;
+        rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(ks->rk, 0);
+        rd_kafka_destroy(ks->rk);
+    }
+    strbuf_free(&ks->val);
+    strbuf_free(&ks->key);
+    strbuf_free(&ks->topic);
+    strbuf_free(&ks->tmp);
+    free(ks->q);
+    sink_free_common(s);
+    free(ks);
+}
+
+const struct sink_ops sink_kafka_ops = {
+    .abi = SINK_ABI,
+    .name = "kafka",
+    .open = kafka_open,
+    .append = kafka_append,
+    .write_batch = kafka_write_batch,
+    .poll = kafka_poll,
+    .reopen = kafka_reopen,
+    .close = kafka_close,
+};
