@@ -27,6 +27,12 @@
 # that says so, when the temp dir's file system has less than 8 GB free (LIVE_BIG=0 skips it
 # too).
 #
+# Part 3, Kafka. The part 1 stream once more, into the Kafka sink (bin/sluice-kafka-mock:
+# librdkafka's mock cluster, 3 brokers, on loopback), once per format (json, canal, debezium),
+# timed from the daemon's start until its consumed position (which moves only on delivery
+# reports) reaches the end; rows/s side by side with the raw dump rate and the 500,000 rows/s
+# target, peak RSS against 128 MiB.
+#
 # Targets are reported, never enforced: the script exits non-zero only when something breaks
 # (server, dump, daemon not catching up in LIVE_TIMEOUT seconds, row count mismatch).
 #
@@ -38,6 +44,7 @@
 #   LIVE_BIG      1 (default) runs part 2, 0 skips it
 #   LIVE_BIG_ROWS rows of the big transaction (default 1150000)
 #   LIVE_TIMEOUT  seconds one sluice run may take to catch up (default 300)
+#   LIVE_KAFKA    1 (default) runs part 3, 0 skips it
 #   BENCH_KEEP=1  keep the temp dir and print its path
 set -eu
 
@@ -233,9 +240,14 @@ raw_dump() {
     rm -rf "$D/raw"
 }
 
-# live_config OUT START: one instance, start START, a json file sink under $D/run, default
-# budget_mb (not set).
+# live_config OUT START: one instance, start START, default budget_mb (not set), and the sink
+# LIVE_SINK names: "file" (json, under $D/run) or "kafka FORMAT" (the mock cluster of part 3).
+LIVE_SINK=file
 live_config() {
+    case $LIVE_SINK in
+    file) _sink="{type: file, path: $D/run/out.jsonl, format: json}" ;;
+    kafka*) _sink="{type: kafka, brokers: \"$KAFKA_BROKERS\", topic: \"bench.{db}.{table}\", format: ${LIVE_SINK#kafka }, kafka: {linger.ms: 5}}" ;;
+    esac
     ADMIN_PORT=$(free_port)
     cat >"$1" <<EOF
 log: {level: info}
@@ -247,7 +259,7 @@ instances:
     start: "$2"
     positions: {store: file, dir: $D/run/var/positions, save_interval_ms: 1000}
     sinks:
-      - {type: file, path: $D/run/out.jsonl, format: json}
+      - $_sink
 EOF
 }
 
@@ -430,6 +442,25 @@ INSERT INTO bench.big SELECT seq, REPEAT(CHAR(65 + seq % 26), 1000) FROM bench.s
 fi
 
 # ---------------------------------------------------------------------------------------------
+# Part 3: the same stream into Kafka (librdkafka's mock cluster, 3 brokers), per format
+# ---------------------------------------------------------------------------------------------
+
+KAFKA_LINES=""
+if [ "${LIVE_KAFKA:-1}" = 1 ]; then
+    kafka_up --brokers 3 || die "the mock Kafka cluster did not start"
+    for fmt in json canal debezium; do
+        LIVE_SINK="kafka $fmt"
+        live_run earliest "$END_FILE" "$END_POS" "kafka-$fmt"
+        say "sluice run -> kafka $fmt: ${ELAPSED} s (CPU ${CPU_S} s), peak RSS ${RSS_KB} KiB, rows $SL_ROWS"
+        [ "$SL_ROWS" -eq "$EXPECT" ] || die "sluice read $SL_ROWS row changes, expected $EXPECT"
+        KAFKA_LINES="$KAFKA_LINES$fmt $ELAPSED $RSS_KB
+"
+    done
+    LIVE_SINK=file
+    kafka_down
+fi
+
+# ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
 
@@ -503,6 +534,28 @@ BEGIN {
         (big_rss <= target ? "met" : "NOT met")
     summary(ratio1, sl_rss, ratio, big_rss)
 }'
+if [ -n "$KAFKA_LINES" ]; then
+    printf '%s' "$KAFKA_LINES" | awk -v expect="$EXPECT" -v raw_s="$RAW_BEST" -v target="$RSS_TARGET_KB" '
+    BEGIN {
+        printf "\npart 3: the part 1 stream, MariaDB commit -> sluice run -> Kafka acknowledgement\n"
+        printf "(librdkafka mock cluster, 3 brokers, idempotent producer, acks=all, linger.ms 5)\n\n"
+        printf "%-26s %10s %9s %12s %10s  %s\n", "", "rows", "seconds", "rows/s", "RSS MiB", "vs raw dump"
+        printf "%-26s %10d %9.3f %12.0f %10s  %s\n", "mariadb-binlog --raw", expect, raw_s, expect / raw_s, "-", "100%"
+    }
+    {
+        printf "%-26s %10d %9.3f %12.0f %10.1f  %3.0f%%\n", "sluice -> kafka " $1, expect, $2, expect / $2, $3 / 1024, raw_s / $2 * 100
+        n++
+        f[n] = $1
+        rate[n] = expect / $2
+        rss[n] = $3
+    }
+    END {
+        printf "\ntarget: >= 500,000 rows/s end to end, peak RSS <= 128 MiB\n"
+        for (i = 1; i <= n; i++)
+            printf "  %-9s %9.0f rows/s %s, RSS %.1f MiB %s\n", f[i], rate[i], (rate[i] >= 500000 ? "met" : "NOT met"), \
+                rss[i] / 1024, (rss[i] <= target ? "met" : "NOT met")
+    }'
+fi
 if [ "$BIG_DONE" = 1 ]; then
     echo "row counts agree: $EXPECT (part 1), $BIG_ROWS (part 2)"
 else

@@ -42,6 +42,13 @@
 
 #define FAC "KAFKA"
 
+/* What librdkafka keeps per queued message besides key and value (its message struct, the
+ * headers, the partition queue link), counted in held_bytes. Measured roughly: ~400 bytes. */
+#define MSG_OVERHEAD 400
+
+/* The share of the instance's budget the producer queue may hold (RSS: the default 256 MiB
+ * budget keeps the queue at 64 MiB). */
+#define BUDGET_SHARE 4
 struct kbatch {
     uint64_t id;
     size_t outstanding; /* messages sent whose delivery report has not come */
@@ -153,23 +160,40 @@ static int failed_err(struct kafka_sink *ks, struct err *err)
 
 /* ---- producing ------------------------------------------------------------------------------ */
 
+/* Writes v in decimal into buf (room for 20 digits); returns the length. */
+static int put_u64(char *buf, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
 static rd_kafka_headers_t *
 make_headers(const struct change *c, const char *error_text, const char *orig_topic)
 {
-    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
-    char buf[640];
-    int n = snprintf(buf, sizeof(buf), "%s:%" PRIu64, c->file ? c->file : "", c->pos);
-    rd_kafka_header_add(h, "sluice.pos", -1, buf, n);
-    n = snprintf(buf, sizeof(buf), "%" PRIu32, c->row);
-    rd_kafka_header_add(h, "sluice.row", -1, buf, n);
-    n = snprintf(buf, sizeof(buf), "%" PRIu32, c->ts);
-    rd_kafka_header_add(h, "sluice.ts", -1, buf, n);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(error_text ? 7 : 5);
+    char buf[600];
+    /* FILE:POS without snprintf: this runs for every message. */
+    size_t fl = c->file ? strlen(c->file) : 0;
+    if (fl > sizeof(buf) - 22)
+        fl = sizeof(buf) - 22;
+    if (fl)
+        memcpy(buf, c->file, fl);
+    buf[fl] = ':';
+    int n = (int)fl + 1 + put_u64(buf + fl + 1, c->pos);
+    rd_kafka_header_add(h, "sluice.pos", 10, buf, n);
+    rd_kafka_header_add(h, "sluice.row", 10, buf, put_u64(buf, c->row));
+    rd_kafka_header_add(h, "sluice.ts", 9, buf, put_u64(buf, c->ts));
     if (c->gtid)
-        rd_kafka_header_add(h, "sluice.gtid", -1, c->gtid, -1);
-    if (c->has_xid) {
-        n = snprintf(buf, sizeof(buf), "%" PRIu64, c->xid);
-        rd_kafka_header_add(h, "sluice.xid", -1, buf, n);
-    }
+        rd_kafka_header_add(h, "sluice.gtid", 11, c->gtid, -1);
+    if (c->has_xid)
+        rd_kafka_header_add(h, "sluice.xid", 10, buf, put_u64(buf, c->xid));
     if (error_text) {
         rd_kafka_header_add(h, "sluice.error", -1, error_text, -1);
         rd_kafka_header_add(h, "sluice.topic", -1, orig_topic, -1);
@@ -198,7 +222,7 @@ static rd_kafka_resp_err_t produce(struct kafka_sink *ks,
                 struct kbatch *b = batch_rec(ks, id);
                 b->outstanding++;
                 b->bytes += keylen + vallen;
-                ks->base.held_bytes += keylen + vallen;
+                ks->base.held_bytes += keylen + vallen + MSG_OVERHEAD;
             }
             return e;
         }
@@ -241,7 +265,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     struct kafka_sink *ks = opaque;
     uint64_t id = (uint64_t)(uintptr_t)m->_private;
     struct kbatch *b = batch_rec(ks, id);
-    size_t len = m->len + m->key_len;
+    size_t len = m->len + m->key_len + MSG_OVERHEAD;
     ks->base.held_bytes -= len < ks->base.held_bytes ? len : ks->base.held_bytes;
     if (b == NULL)
         return;
@@ -269,7 +293,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
             RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id), RD_KAFKA_V_END);
         strbuf_free(&dlq);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            ks->base.held_bytes += m->key_len;
+            ks->base.held_bytes += m->key_len + MSG_OVERHEAD;
             return; /* still outstanding: the dead-letter record's report settles it */
         }
         rd_kafka_headers_destroy(h);
@@ -344,8 +368,12 @@ static struct sink *kafka_open(const struct sink_conf *conf, struct err *err)
 
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
     char num[32], client_id[300];
-    /* The budget bounds the queue by bytes; the message count must not bind first. */
-    size_t kbytes = conf->budget_bytes ? conf->budget_bytes / 1024 : 262144;
+    /* The instance stops reading when the queue holds a quarter of its budget (held_limit);
+     * librdkafka's own byte limit is only a safety net above that, and its message count
+     * limit must not bind first. */
+    size_t budget = conf->budget_bytes ? conf->budget_bytes : (size_t)256 << 20;
+    ks->base.held_limit = budget / BUDGET_SHARE;
+    size_t kbytes = budget / 1024;
     snprintf(num, sizeof(num), "%zu", kbytes < 1024 ? (size_t)1024 : kbytes);
     snprintf(client_id, sizeof(client_id), "sluice-%s", inst);
     const char *defaults[][2] = {

@@ -62,6 +62,7 @@
 
 struct pending {
     uint64_t id;
+    uint64_t closed_ms; /* when the batch was handed to the sinks */
     size_t cost;
     bool has_pos;
     struct position pos;
@@ -138,7 +139,8 @@ struct instance {
     bool batch_commit;    /* a transaction ended in this batch */
     struct pending *pend; /* closed, unacknowledged batches, oldest first */
     size_t npend, cappend;
-    size_t inflight; /* cost of closed unacknowledged batches + the open one */
+    size_t inflight;   /* cost of closed unacknowledged batches + the open one */
+    bool sink_stalled; /* `stalled` was set by check_sink_stall */
 
     struct err fail; /* the error that ends the current connection / instance */
     bool fail_fatal;
@@ -289,6 +291,7 @@ static int close_batch(struct instance *in, struct err *err)
     struct pending *p = &in->pend[in->npend++];
     memset(p, 0, sizeof(*p));
     p->id = in->next_batch;
+    p->closed_ms = now_ms();
     p->cost = in->batch_cost;
     p->has_pos = in->batch_commit;
     position_init(&p->pos);
@@ -354,12 +357,43 @@ static int save_positions(struct instance *in, bool force, struct err *err)
     return 0;
 }
 
+/* True when the in-flight cost is over the budget, or a sink holds more than its own limit. */
+static bool over_budget(const struct instance *in)
+{
+    for (size_t i = 0; i < in->nslots; i++) {
+        const struct sink *s = in->slots[i].sink;
+        if (s && s->held_limit && s->held_bytes > s->held_limit)
+            return true;
+    }
+    return inflight_total(in) > ((size_t)in->ic->budget_mb << 20);
+}
+
+/* `stalled` while the oldest unacknowledged batch is older than stall_timeout_ms (a broker that
+ * is down, a disk that hangs), back to `streaming` once the sinks catch up: never silent, even
+ * when the budget is far from full. */
+static void check_sink_stall(struct instance *in)
+{
+    bool late = in->npend && now_ms() - in->pend[0].closed_ms > in->ic->stall_timeout_ms;
+    enum instance_state st = instance_state(in);
+    if (late && st == INSTANCE_STREAMING) {
+        char why[200];
+        snprintf(why, sizeof(why), "sinks have not acknowledged batch %llu for %llu ms",
+                 (unsigned long long)in->pend[0].id,
+                 (unsigned long long)(now_ms() - in->pend[0].closed_ms));
+        set_state(in, INSTANCE_STALLED, why);
+        in->sink_stalled = true;
+    } else if (!late && in->sink_stalled) {
+        in->sink_stalled = false;
+        if (st == INSTANCE_STALLED)
+            set_state(in, INSTANCE_STREAMING, NULL);
+    }
+}
+
 /* Waits until the in-flight cost is under the budget (a slow sink pushes back here). */
 static int wait_budget(struct instance *in, struct err *err)
 {
-    size_t budget = (size_t)in->ic->budget_mb << 20;
     uint64_t start = 0;
-    while (inflight_total(in) > budget && !atomic_load(&in->stop)) {
+    while (over_budget(in) && !atomic_load(&in->stop)) {
         if (start == 0) {
             start = now_ms();
             /* The open batch is part of what is over the budget: send it on its way. */
@@ -1009,6 +1043,7 @@ static int stream(struct instance *in)
             rc = poll_sinks(in, idle && in->npend ? 1000 : 0, err);
             if (rc)
                 return rc;
+            check_sink_stall(in);
             rc = save_positions(in, false, err);
             if (rc)
                 return rc;

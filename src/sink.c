@@ -69,6 +69,7 @@ void sink_init_common(struct sink *s, const struct sink_ops *ops, const struct s
     s->last_batch = 0;
     s->last_acked = 0;
     s->held_bytes = 0;
+    s->held_limit = 0;
 }
 
 void sink_free_common(struct sink *s)
@@ -103,8 +104,10 @@ void sink_acknowledge(struct sink *s, uint64_t batch_id, size_t bytes)
 
 void sink_format_ctx(const struct sink *s, struct format_ctx *ctx)
 {
+    /* The coarse clock (a few ms of resolution) is enough for a processing time in ms, and
+     * costs a fraction of the precise one: this runs for every change. */
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
     ctx->instance = s->instance;
     ctx->batch_id = s->last_batch + 1;
     ctx->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

@@ -85,6 +85,9 @@ struct sink {
     /* Bytes the sink holds that are not acknowledged yet, beyond the changes themselves (a
      * rendered Kafka message in the producer queue). The instance counts them in its budget. */
     size_t held_bytes;
+    /* When held_bytes passes this (0 = no limit of its own), the instance stops reading until
+     * the sink has caught up, as when its whole budget is used. */
+    size_t held_limit;
 };
 
 /* ---- registry ---- */
