@@ -18,4 +18,9 @@ extern const struct sink_ops sink_kafka_ops;
 void sink_kafka_topic(
     const char *tmpl, const char *instance, const char *db, const char *table, struct strbuf *out);
 
+/* Checks sink cfg's producer settings as `sluice run` would apply them (each `kafka:` property,
+ * then their combination), without connecting. Returns 0, or ERR_CONFIG with librdkafka's own
+ * message naming the property. */
+int sink_kafka_check(const struct config_sink *cfg, const char *instance, struct err *err);
+
 #endif

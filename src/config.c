@@ -187,8 +187,7 @@ static const struct cfg_prop props[] = {
      "`dead_letter_topic` and go on."},
     {"instances[].sinks[].dead_letter_topic", PT_STR, S(dead_letter_topic), NONE0,
      "sluice.{instance}.dead_letter", NULL, 0,
-     "Topic of dead-letter records (`too_large: dead_letter`); `{instance}`, `{db}` and "
-     "`{table}` are replaced."},
+     "Topic of dead-letter records (`too_large: dead_letter`); `{instance}` is replaced."},
     {"instances[].sinks[].kafka", PT_STRMAP, S(kafka), NONE0, NULL, NULL, 0,
      "librdkafka properties passed through as written (`linger.ms: 5`)."},
 };

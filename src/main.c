@@ -40,6 +40,7 @@
 #include "config.h"
 #include "decoder.h"
 #include "format.h"
+#include "../sinks/kafka.h"
 #include "cmd_position.h"
 #include "daemon.h"
 #include "strbuf.h"
@@ -597,6 +598,15 @@ static int cmd_check_config(int argc, char **argv)
         fprintf(stderr, "sluice check-config: %s\n", err.msg);
         return 1;
     }
+    /* librdkafka's verdict on each Kafka sink's properties, before anything starts. */
+    for (size_t i = 0; i < cfg->n_instances; i++)
+        for (size_t k = 0; k < cfg->instances[i].n_sinks; k++)
+            if (cfg->instances[i].sinks[k].type == CONFIG_SINK_KAFKA &&
+                sink_kafka_check(&cfg->instances[i].sinks[k], cfg->instances[i].name, &err)) {
+                fprintf(stderr, "sluice check-config: %s: %s\n", argv[0], err.msg);
+                config_free(cfg);
+                return 1;
+            }
     printf("%s: ok, %zu instance(s)\n", argv[0], cfg->n_instances);
     for (size_t i = 0; i < cfg->n_instances; i++) {
         const struct config_instance *in = &cfg->instances[i];
