@@ -67,6 +67,9 @@ struct kafka_sink {
     bool failed;
     bool closing;
     char fail_msg[600];
+    /* Topic names whose metadata was asked for (open addressing, NULL = free slot). */
+    char **known;
+    size_t nknown, capknown;
 };
 
 /* ---- topics --------------------------------------------------------------------------------- */
@@ -487,6 +490,48 @@ static bool make_key(struct kafka_sink *ks, const struct change *c)
     return true;
 }
 
+/* librdkafka (2.0) asks for a new topic's metadata only on its 1 s timer: the first message to
+ * each topic would wait that long. So the first use of a name fetches its metadata at once
+ * (which also lets Kafka auto-create it), bounded to 2 s; after a failure the message simply
+ * waits, as it would have. */
+static void warm_topic(struct kafka_sink *ks, const char *name)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    if (ks->nknown * 2 >= ks->capknown) {
+        size_t cap = ks->capknown ? ks->capknown * 2 : 64;
+        char **t = xcalloc(cap, sizeof(*t));
+        for (size_t i = 0; i < ks->capknown; i++) {
+            if (ks->known[i] == NULL)
+                continue;
+            uint64_t g = 1469598103934665603ULL;
+            for (const char *p = ks->known[i]; *p; p++)
+                g = (g ^ (unsigned char)*p) * 1099511628211ULL;
+            size_t j = g & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = ks->known[i];
+        }
+        free(ks->known);
+        ks->known = t;
+        ks->capknown = cap;
+    }
+    size_t j = h & (ks->capknown - 1);
+    for (; ks->known[j]; j = (j + 1) & (ks->capknown - 1))
+        if (strcmp(ks->known[j], name) == 0)
+            return;
+    ks->known[j] = xstrdup(name);
+    ks->nknown++;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(ks->rk, name, NULL);
+    if (rkt == NULL)
+        return; /* an invalid name: the send reports it */
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(ks->rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+}
+
 static const char *topic_for(struct kafka_sink *ks, const struct change *c)
 {
     const char *db = c->db ? c->db : "", *table = c->table ? c->table : "";
@@ -494,12 +539,14 @@ static const char *topic_for(struct kafka_sink *ks, const struct change *c)
         ks->topic_valid = false;
         strbuf_reset(&ks->topic);
         sink_kafka_topic(ks->base.cfg->ddl_topic, ks->base.instance, db, "", &ks->topic);
+        warm_topic(ks, ks->topic.buf);
         return ks->topic.buf;
     }
     if (ks->topic_valid && strcmp(db, ks->last_db) == 0 && strcmp(table, ks->last_table) == 0)
         return ks->topic.buf;
     strbuf_reset(&ks->topic);
     sink_kafka_topic(ks->base.cfg->topic, ks->base.instance, db, table, &ks->topic);
+    warm_topic(ks, ks->topic.buf);
     /* Names too long to remember are expanded every time. */
     ks->topic_valid = strlen(db) < sizeof(ks->last_db) && strlen(table) < sizeof(ks->last_table);
     if (ks->topic_valid) {
@@ -595,6 +642,9 @@ static void kafka_close(struct sink *s)
     strbuf_free(&ks->topic);
     strbuf_free(&ks->tmp);
     free(ks->q);
+    for (size_t i = 0; i < ks->capknown; i++)
+        free(ks->known[i]);
+    free(ks->known);
     sink_free_common(s);
     free(ks);
 }

@@ -206,6 +206,7 @@ void binlog_conn_opts_from_config(struct binlog_conn_opts *o,
     o->user = in->source.user;
     o->password = password;
     o->server_id = in->source.server_id;
+    o->replica_name = in->name;
     o->heartbeat_ms = in->source.heartbeat_ms;
     o->tls_mode = (int)in->source.tls.mode;
     o->tls_ca = in->source.tls.ca;
@@ -414,7 +415,7 @@ binlog_conn_sql_connect(const struct binlog_conn_opts *o, unsigned read_timeout_
 }
 
 /* The replica server_id for o: opts.server_id, or (0 = auto) 0x53000000 | a hash of our host
- * name and pid, moved up past every id SHOW SLAVE HOSTS lists and the server's own. Listing
+ * name, pid and instance name, moved up past every id SHOW SLAVE HOSTS lists and the server's own. Listing
  * replicas needs REPLICATION MASTER ADMIN on MariaDB; without it the hash is used as is. */
 static uint32_t choose_server_id(struct binlog_conn *c, const struct binlog_conn_opts *o)
 {
@@ -426,6 +427,10 @@ static uint32_t choose_server_id(struct binlog_conn *c, const struct binlog_conn
     for (const char *p = hn; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
     h = (h ^ (uint32_t)getpid()) * 16777619u;
+    /* Every instance of this daemon reading the same server needs an id of its own: they
+     * connect at the same moment, before SHOW SLAVE HOSTS can list each other. */
+    for (const char *p = o->replica_name; p && *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
     uint32_t id = 0x53000000u | (h & 0xffffffu);
     uint32_t taken[256];
     size_t nt = 0;
@@ -464,6 +469,7 @@ static void keep_opts(struct binlog_conn *c, const struct binlog_conn_opts *o)
     c->o.start_file = NULL;
     c->o.gtid = NULL;
     c->o.warn = NULL;
+    c->o.replica_name = NULL;
     c->o.opaque = NULL;
 }
 

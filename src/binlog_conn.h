@@ -33,8 +33,10 @@ struct binlog_conn_opts {
     const char *user;           /* borrowed for binlog_conn_open() */
     const char *password;       /* borrowed for binlog_conn_open(); NULL = none; never logged */
     uint32_t server_id;         /* our replica server id; 0 = auto: 0x53000000 | a hash of host
-                                   name and pid, moved past the ids SHOW SLAVE HOSTS lists and
-                                   the server's own */
+                                   name, pid and replica_name, moved past the ids SHOW SLAVE
+                                   HOSTS lists and the server's own */
+    const char *replica_name;   /* the instance name, for the automatic server_id (instances
+                                   of one daemon on one server must differ); may be NULL */
     const char *start_file;     /* binlog file to start in; NULL (with gtid NULL) = the first
                                    file SHOW BINARY LOGS lists */
     uint64_t start_pos;         /* offset in start_file; 4 when 0 */
