@@ -415,8 +415,9 @@ binlog_conn_sql_connect(const struct binlog_conn_opts *o, unsigned read_timeout_
 }
 
 /* The replica server_id for o: opts.server_id, or (0 = auto) 0x53000000 | a hash of our host
- * name, pid and instance name, moved up past every id SHOW SLAVE HOSTS lists and the server's own. Listing
- * replicas needs REPLICATION MASTER ADMIN on MariaDB; without it the hash is used as is. */
+ * name, pid and instance name, moved up past every id SHOW SLAVE HOSTS lists and the server's
+ * own. Listing replicas needs REPLICATION MASTER ADMIN on MariaDB; without it the hash is used
+ * as is. */
 static uint32_t choose_server_id(struct binlog_conn *c, const struct binlog_conn_opts *o)
 {
     if (o->server_id)
