@@ -7,6 +7,10 @@
 #   make bench                decode benchmark against mariadb-binlog
 #   make fuzz                 run the decoder fuzz target for FUZZ_SECONDS (default 60)
 #   make style-check          clang-format 14 check of every source file
+#   make man                  build/sluice.1, the man page (from `sluice help --man`)
+#   make install              PREFIX (/usr/local), DESTDIR: binary, man page, example config,
+#                             systemd unit
+#   make deb                  build/sluice_VERSION_ARCH.deb (dpkg-deb; scripts/deb/)
 
 CC        ?= cc
 SANITIZER ?=
@@ -96,5 +100,53 @@ style:
 
 clean:
 	rm -rf build bin
+
+# ---- man page, install, .deb -------------------------------------------------------------
+# The man page is rendered by the binary itself from the help table in src/help.c, so
+# `sluice CMD --help` and sluice(1) cannot differ. Not installed: bin/sluice-kafka-mock (a
+# test double keeping messages in memory, not for production hosts) and a client library and
+# header (libsluice does not exist yet).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/sluice
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+INSTALL    ?= install
+VERSION    := $(shell sed -n 's/^\#define SLUICE_VERSION "\(.*\)"/\1/p' src/version.h)
+DEB_ARCH   := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB        := build/sluice_$(VERSION)_$(DEB_ARCH).deb
+
+.PHONY: man install deb
+man: build/sluice.1
+
+build/sluice.1: $(BIN)/sluice
+	@mkdir -p build
+	$(BIN)/sluice help --man >$@.tmp && mv $@.tmp $@
+
+install: $(BIN)/sluice build/sluice.1
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 755 $(BIN)/sluice $(DESTDIR)$(BINDIR)/sluice
+	$(INSTALL) -m 644 build/sluice.1 $(DESTDIR)$(MANDIR)/man1/sluice.1
+	$(INSTALL) -m 644 conf/sluice.yaml $(DESTDIR)$(DOCDIR)/sluice.yaml
+	$(INSTALL) -m 644 docs/configuration.md $(DESTDIR)$(DOCDIR)/configuration.md
+	$(INSTALL) -m 644 docs/formats.md $(DESTDIR)$(DOCDIR)/formats.md
+	sed 's|/usr/bin/sluice|$(BINDIR)/sluice|g' scripts/sluice.service \
+	    >$(DESTDIR)$(UNITDIR)/sluice.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/sluice.service
+
+# The package: `make install` into a staging tree with PREFIX=/usr, then the control file and
+# maintainer scripts of scripts/deb/ (Depends: the libraries bin/sluice links, see ldd).
+deb: $(BIN)/sluice build/sluice.1
+	rm -rf build/deb $(DEB)
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath build/deb) PREFIX=/usr
+	strip --strip-unneeded build/deb/usr/bin/sluice
+	gzip -9n build/deb/usr/share/man/man1/sluice.1
+	$(INSTALL) -d build/deb/DEBIAN
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' \
+	    -e "s/@SIZE@/$$(du -sk build/deb | cut -f1)/" scripts/deb/control >build/deb/DEBIAN/control
+	$(INSTALL) -m 755 scripts/deb/postinst scripts/deb/postrm build/deb/DEBIAN/
+	dpkg-deb --root-owner-group --build build/deb $(DEB)
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/src/main.d

@@ -19,6 +19,7 @@
 
 #include "admin.h"
 #include "log.h"
+#include "metrics.h"
 #include "strbuf.h"
 #include "xmalloc.h"
 
@@ -115,18 +116,14 @@ static void serve(struct admin *a, int fd)
             strbuf_appends(&sb, "no instance\n");
         respond(fd, 200, "text/plain", sb.buf, sb.len);
     } else if (strcmp(path, "/health") == 0) {
-        bool ok = true;
-        for (size_t i = 0; i < a->n; i++) {
-            enum instance_state s = instance_state(a->instances[i]);
-            strbuf_appends(&sb, instance_state_name(s));
-            strbuf_appendc(&sb, i + 1 < a->n ? ' ' : '\n');
-            ok = ok && s == INSTANCE_STREAMING;
-        }
-        if (a->n == 0)
-            strbuf_appends(&sb, "no instance\n");
-        respond(fd, ok ? 200 : 503, "text/plain", sb.buf, sb.len);
+        bool ok = metrics_health(a->instances, a->n, &sb);
+        respond(fd, ok ? 200 : 503, "application/json", sb.buf, sb.len);
+    } else if (strcmp(path, "/metrics") == 0) {
+        metrics_render(a->instances, a->n, a->started, &sb);
+        respond(fd, 200, "text/plain; version=0.0.4; charset=utf-8", sb.buf, sb.len);
     } else {
-        respond(fd, 404, "text/plain", "unknown path: try /status or /health\n", 37);
+        static const char msg[] = "unknown path: try /status, /status.txt, /health or /metrics\n";
+        respond(fd, 404, "text/plain", msg, sizeof(msg) - 1);
     }
     strbuf_free(&sb);
 }
@@ -220,4 +217,65 @@ void admin_stop(struct admin *a)
     close(a->wake[1]);
     close(a->fd);
     free(a);
+}
+
+int admin_get(const char *addr, const char *path, int *code, struct strbuf *body, struct err *err)
+{
+    char host[256];
+    int port;
+    *code = 0;
+    if (admin_parse_addr(addr, host, sizeof(host), &port, err))
+        return ERR_CONFIG;
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char ps[16];
+    snprintf(ps, sizeof(ps), "%d", port);
+    int gr = getaddrinfo(host, ps, &hints, &ai);
+    if (gr)
+        return err_set(err, ERR_IO, "%s: %s", addr, gai_strerror(gr));
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        err_set(err, ERR_IO,
+                "no sluice daemon answers at %s: %s (is `sluice run` running? give its "
+                "admin.listen with --admin HOST:PORT or --config FILE)",
+                addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return ERR_IO;
+    }
+    freeaddrinfo(ai);
+    struct strbuf sb = {0};
+    strbuf_printf(&sb, "GET %s HTTP/1.0\r\n\r\n", path);
+    int rc = 0;
+    if (send(fd, sb.buf, sb.len, MSG_NOSIGNAL) != (ssize_t)sb.len) {
+        rc = err_set(err, ERR_IO, "could not send to %s: %s", addr, strerror(errno));
+        goto out;
+    }
+    strbuf_reset(&sb);
+    char buf[4096];
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 5000) <= 0) {
+            rc = err_set(err, ERR_IO, "%s did not answer within 5 s", addr);
+            goto out;
+        }
+        ssize_t r = recv(fd, buf, sizeof(buf), 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        strbuf_append(&sb, buf, (size_t)r);
+    }
+    const char *start = sb.buf ? strstr(sb.buf, "\r\n\r\n") : NULL;
+    if (start == NULL || sscanf(sb.buf, "HTTP/%*s %d", code) != 1) {
+        rc = err_set(err, ERR_IO, "unexpected answer from %s", addr);
+        goto out;
+    }
+    strbuf_append(body, start + 4, sb.len - (size_t)(start + 4 - sb.buf));
+out:
+    close(fd);
+    strbuf_free(&sb);
+    return rc;
 }

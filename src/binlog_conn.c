@@ -268,40 +268,71 @@ static void conn_warn(const struct binlog_conn_opts *o, const char *fmt, ...)
         fprintf(stderr, "warning: %s\n", msg);
 }
 
-/* Pre-flight: the server must write a ROW binlog. Remembers whether it writes CRC32. */
-static int preflight(struct binlog_conn *c, const struct binlog_conn_opts *o, struct err *err)
+int binlog_conn_setup_read(struct st_mysql *m, struct binlog_conn_setup *s, struct err *err)
 {
-    char *v[4];
-    int r = query_row(c,
-                      "SELECT @@global.log_bin, @@global.binlog_format, "
-                      "@@global.binlog_row_image, @@global.binlog_checksum",
-                      v, 4, err);
-    if (r)
-        return r;
+    memset(s, 0, sizeof(*s));
+    const char *q = "SELECT @@global.log_bin, @@global.binlog_format, "
+                    "@@global.binlog_row_image, @@global.binlog_checksum";
+    if (mysql_query(m, q) != 0) {
+        err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" failed: %s (errno %u)", q, mysql_error(m),
+                mysql_errno(m));
+        classify(err, mysql_errno(m));
+        return err ? err->code : ERR_BINLOG_CONNECT;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    if (res == NULL)
+        return err_set(err, ERR_BINLOG_CONNECT, "\"%.60s\" returned no result: %s (errno %u)", q,
+                       mysql_error(m), mysql_errno(m));
+    MYSQL_ROW row = mysql_fetch_row(res);
+    const char *v[4] = {NULL, NULL, NULL, NULL};
+    for (unsigned i = 0; row != NULL && i < 4 && i < mysql_num_fields(res); i++)
+        v[i] = row[i];
+    snprintf(s->value[BINLOG_CONN_CHECK_LOG_BIN], sizeof(s->value[0]), "%s", v[0] ? v[0] : "NULL");
+    snprintf(s->value[BINLOG_CONN_CHECK_FORMAT], sizeof(s->value[0]), "%s", v[1] ? v[1] : "NULL");
+    snprintf(s->value[BINLOG_CONN_CHECK_ROW_IMAGE], sizeof(s->value[0]), "%s",
+             v[2] ? v[2] : "NULL");
+    s->checksum = v[3] != NULL && strcasecmp(v[3], "CRC32") == 0;
     if (v[0] == NULL || (strcmp(v[0], "1") != 0 && strcasecmp(v[0], "ON") != 0)) {
-        r = err_set(err, ERR_BINLOG_SERVER_SETUP,
-                    "binary logging is off: start the server with --log-bin (and "
-                    "--binlog-format=ROW)");
-        goto out;
+        s->level[BINLOG_CONN_CHECK_LOG_BIN] = BINLOG_CONN_PROBLEM;
+        snprintf(s->msg[BINLOG_CONN_CHECK_LOG_BIN], sizeof(s->msg[0]),
+                 "binary logging is off: start the server with --log-bin (and "
+                 "--binlog-format=ROW)");
     }
     if (v[1] == NULL || strcasecmp(v[1], "ROW") != 0) {
-        r = err_set(err, ERR_BINLOG_SERVER_SETUP,
-                    "binlog_format is %s, sluice needs ROW: run SET GLOBAL binlog_format = 'ROW' "
-                    "(it applies to sessions opened after it; set binlog_format=ROW in the "
-                    "server's configuration too)",
-                    v[1] ? v[1] : "NULL");
-        goto out;
+        s->level[BINLOG_CONN_CHECK_FORMAT] = BINLOG_CONN_PROBLEM;
+        snprintf(s->msg[BINLOG_CONN_CHECK_FORMAT], sizeof(s->msg[0]),
+                 "binlog_format is %s, sluice needs ROW: run SET GLOBAL binlog_format = 'ROW' "
+                 "(it applies to sessions opened after it; set binlog_format=ROW in the "
+                 "server's configuration too)",
+                 v[1] ? v[1] : "NULL");
     }
-    if (v[2] != NULL && strcasecmp(v[2], "FULL") != 0)
-        conn_warn(o,
-                  "binlog_row_image is %s, not FULL: update and delete events carry only some "
-                  "columns (SET GLOBAL binlog_row_image = 'FULL' for whole rows)",
-                  v[2]);
-    c->checksum = v[3] != NULL && strcasecmp(v[3], "CRC32") == 0;
-out:
-    for (int i = 0; i < 4; i++)
-        free(v[i]);
-    return r;
+    if (v[2] != NULL && strcasecmp(v[2], "FULL") != 0) {
+        s->level[BINLOG_CONN_CHECK_ROW_IMAGE] = BINLOG_CONN_WARNING;
+        snprintf(s->msg[BINLOG_CONN_CHECK_ROW_IMAGE], sizeof(s->msg[0]),
+                 "binlog_row_image is %s, not FULL: update and delete events carry only some "
+                 "columns (SET GLOBAL binlog_row_image = 'FULL' for whole rows)",
+                 v[2]);
+    }
+    mysql_free_result(res);
+    return 0;
+}
+
+/* Pre-flight: the server must write a ROW binlog (binlog_conn_setup_read judges; the first
+ * problem is the error, a warning goes to o->warn). Remembers whether it writes CRC32. */
+static int preflight(struct binlog_conn *c, const struct binlog_conn_opts *o, struct err *err)
+{
+    struct binlog_conn_setup s;
+    int r = binlog_conn_setup_read(c->mysql, &s, err);
+    if (r)
+        return r;
+    for (int i = 0; i < BINLOG_CONN_CHECK_N; i++) {
+        if (s.level[i] == BINLOG_CONN_PROBLEM)
+            return err_set(err, ERR_BINLOG_SERVER_SETUP, "%s", s.msg[i]);
+        if (s.level[i] == BINLOG_CONN_WARNING)
+            conn_warn(o, "%s", s.msg[i]);
+    }
+    c->checksum = s.checksum;
+    return 0;
 }
 
 /* Session variables the dump thread reads, and the start position. */

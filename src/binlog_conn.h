@@ -147,6 +147,30 @@ int binlog_conn_master_status(const struct binlog_conn_opts *o,
                               size_t gtidsz,
                               struct err *err);
 
+/* The server settings the pre-flight judges (binlog_conn_open fails on the first problem and
+ * passes warnings to opts.warn; `sluice check` prints each). */
+enum binlog_conn_check {
+    BINLOG_CONN_CHECK_LOG_BIN,   /* log_bin must be ON */
+    BINLOG_CONN_CHECK_FORMAT,    /* binlog_format must be ROW */
+    BINLOG_CONN_CHECK_ROW_IMAGE, /* binlog_row_image FULL, else a warning */
+    BINLOG_CONN_CHECK_N
+};
+#define BINLOG_CONN_OK      0
+#define BINLOG_CONN_WARNING 1
+#define BINLOG_CONN_PROBLEM 2
+
+struct binlog_conn_setup {
+    int level[BINLOG_CONN_CHECK_N];      /* BINLOG_CONN_OK, _WARNING or _PROBLEM */
+    char value[BINLOG_CONN_CHECK_N][32]; /* the server's value, "NULL" when unset */
+    char msg[BINLOG_CONN_CHECK_N][300];  /* what is wrong and the fix; "" when ok */
+    bool checksum;                       /* binlog_checksum is CRC32 */
+};
+
+/* Reads log_bin, binlog_format, binlog_row_image and binlog_checksum on m (any connection to
+ * the server) and judges them into s. Returns 0 (s filled, problems included) or a negative
+ * code with err filled when the query itself failed. */
+int binlog_conn_setup_read(struct st_mysql *m, struct binlog_conn_setup *s, struct err *err);
+
 /* Ends the dump and closes the connection. NULL is a no-op. */
 void binlog_conn_close(struct binlog_conn *c);
 

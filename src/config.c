@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "config.h"
@@ -41,6 +42,7 @@ enum prop_type {
     PT_EVENTS,       /* list of event names: unsigned bit mask */
     PT_DROP_COLUMNS, /* map "db.table" -> list of columns */
     PT_STRMAP,       /* map of strings: struct config_kv *, count after it */
+    PT_FACILITIES,   /* list of log facility names, case-insensitive: unsigned bit mask */
 };
 
 /* Which struct a property's offset is in. */
@@ -62,6 +64,10 @@ struct cfg_prop {
 };
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+/* The FAC tags of log lines (grep '#define FAC' and log_*("TAG")); add a new tag here so that
+ * `log.debug` accepts it. Names are compared case-insensitively. */
+static const char *const log_facilities[] = {"BINLOG", "INST", "KAFKA", "MAIN",
+                                             "SCHEMA", "ALL",  NULL};
 static const char *const tls_modes[] = {"disabled",  "preferred",       "required",
                                         "verify_ca", "verify_identity", NULL};
 static const char *const stores[] = {"file", "zookeeper", NULL};
@@ -69,6 +75,7 @@ static const char *const sink_types[] = {"file", "stdout", "kafka", NULL};
 static const char *const formats[] = {"json", "canal", "debezium", NULL};
 static const char *const no_pk_keys[] = {"hash", "row", "none", NULL};
 static const char *const too_large_policies[] = {"stop", "dead_letter", NULL};
+static const char *const tombstone_modes[] = {"auto", "on", "off", NULL};
 static const char *const events[] = {"insert", "update", "delete", "ddl", NULL};
 
 #define G(m)  SC_CONFIG, offsetof(struct config, m)
@@ -81,7 +88,15 @@ static const struct cfg_prop props[] = {
     {"log.level", PT_ENUM, G(log.level), NONE0, "info", log_levels, 0,
      "Least severe message written."},
     {"log.file", PT_STR, G(log.file), NONE0, NULL, NULL, 0,
-     "Log file, reopened on SIGHUP; standard error when not set."},
+     "Log file, reopened on SIGHUP (for logrotate); standard error when not set."},
+    {"log.max_mb", PT_U32, G(log.max_mb), 0, 1048576, "100", NULL, 0,
+     "When a line would take the log file past this size in MiB, it is renamed `FILE.1` (older "
+     "ones shift to `FILE.2` ... `FILE.keep`) and a new file started; 0 = never (logrotate)."},
+    {"log.keep", PT_U32, G(log.keep), 0, 1000, "5", NULL, 0,
+     "Rotated log files kept; 0 = the old file is removed at rotation."},
+    {"log.debug", PT_FACILITIES, G(log.debug), NONE0, NULL, log_facilities, 0,
+     "Facilities whose debug lines are written whatever `level` is (`[binlog, kafka]`); `all` "
+     "= every facility."},
     {"admin", PT_SECTION, SC_CONFIG, 0, NONE0, NULL, NULL, 0, "Local HTTP admin endpoint."},
     {"admin.listen", PT_STR, G(admin.listen), NONE0, "127.0.0.1:11112", NULL, 0,
      "HOST:PORT the admin endpoint listens on; `sluice status` reads it."},
@@ -181,6 +196,10 @@ static const struct cfg_prop props[] = {
      "Kafka message key of a row whose table has no primary key: `hash` (a hash of the whole "
      "row, so one row's changes keep their order), `row` (the whole row as JSON) or `none` (no "
      "key: spread over partitions, no order)."},
+    {"instances[].sinks[].tombstones", PT_ENUM, S(tombstones), NONE0, "auto", tombstone_modes, 0,
+     "Kafka: follow each delete with a tombstone (same key, no value) so that log compaction "
+     "removes the row: `on`, `off`, or `auto` (on for `format: debezium`, as Debezium does; off "
+     "otherwise)."},
     {"instances[].sinks[].too_large", PT_ENUM, S(too_large), NONE0, "stop", too_large_policies, 0,
      "A record larger than Kafka accepts: `stop` the instance (`failed`, position held back) or "
      "send a `dead_letter` record (the key, no value, the error in headers) to "
@@ -450,6 +469,31 @@ static int load_events(struct loader *L, const yaml_node_t *v, struct keypath *k
         if (e < 0)
             return fail(L, item, kp->s, kp->len,
                         "\"%.40s\" is not one of: insert, update, delete, ddl", s ? s : "");
+        *mask |= 1u << e;
+    }
+    return 0;
+}
+
+/* A list of log facilities (log.debug): names compared case-insensitively. */
+static int
+load_facilities(struct loader *L, const yaml_node_t *v, struct keypath *kp, unsigned *mask)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(L, v, kp->s, kp->len, "expected a list of facilities, not %s", kind_of(v));
+    *mask = 0;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        yaml_node_t *item = yaml_document_get_node(&L->doc, *it);
+        const char *s = scalar(item);
+        int e = -1;
+        for (int i = 0; s && log_facilities[i]; i++)
+            if (strcasecmp(log_facilities[i], s) == 0)
+                e = i;
+        if (e < 0) {
+            char list[120];
+            choices_text(list, sizeof(list), log_facilities);
+            return fail(L, item, kp->s, kp->len, "\"%.40s\" is not one of: %s", s ? s : "", list);
+        }
         *mask |= 1u << e;
     }
     return 0;
@@ -747,6 +791,9 @@ static int load_map(struct loader *L,
             break;
         case PT_STRMAP:
             rc = load_strmap(L, v, kp, field);
+            break;
+        case PT_FACILITIES:
+            rc = load_facilities(L, v, kp, (unsigned *)field);
             break;
         default: {
             const char *s = scalar(v);
@@ -1156,6 +1203,11 @@ const char *config_store_name(enum config_store s)
     return (unsigned)s < 2 ? stores[s] : "?";
 }
 
+const char *config_log_facility_name(unsigned i)
+{
+    return i < sizeof(log_facilities) / sizeof(log_facilities[0]) - 1 ? log_facilities[i] : NULL;
+}
+
 static const char *type_name(const struct cfg_prop *p)
 {
     switch (p->type) {
@@ -1181,6 +1233,8 @@ static const char *type_name(const struct cfg_prop *p)
         return "map of lists";
     case PT_STRMAP:
         return "map of strings";
+    case PT_FACILITIES:
+        return "list of facilities";
     }
     return "?";
 }

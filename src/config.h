@@ -99,6 +99,8 @@ enum config_format { CONFIG_FORMAT_JSON, CONFIG_FORMAT_CANAL, CONFIG_FORMAT_DEBE
 enum config_no_pk_key { CONFIG_NO_PK_KEY_HASH, CONFIG_NO_PK_KEY_ROW, CONFIG_NO_PK_KEY_NONE };
 /* What the Kafka sink does with a record larger than the broker or producer accepts. */
 enum config_too_large { CONFIG_TOO_LARGE_STOP, CONFIG_TOO_LARGE_DEAD_LETTER };
+/* Whether the Kafka sink follows a delete with a tombstone (same key, no value). */
+enum config_tombstones { CONFIG_TOMBSTONES_AUTO, CONFIG_TOMBSTONES_ON, CONFIG_TOMBSTONES_OFF };
 
 struct config_sink {
     enum config_sink_type type;
@@ -110,8 +112,9 @@ struct config_sink {
     char *ddl_topic;                 /* kafka: topic of DDL changes; may hold {instance} and {db} */
     enum config_no_pk_key no_pk_key; /* kafka */
     enum config_too_large too_large; /* kafka */
-    char *dead_letter_topic;         /* kafka: may hold {instance}, {db} and {table} */
-    struct config_kv *kafka;         /* kafka: passed to rd_kafka_conf_set() as written */
+    enum config_tombstones tombstones; /* kafka */
+    char *dead_letter_topic;           /* kafka: may hold {instance}, {db} and {table} */
+    struct config_kv *kafka;           /* kafka: passed to rd_kafka_conf_set() as written */
     size_t n_kafka;
 };
 
@@ -158,7 +161,10 @@ struct config {
     char *path; /* the file it was loaded from, as given */
     struct {
         enum config_log_level level;
-        char *file; /* NULL = stderr */
+        char *file;      /* NULL = stderr */
+        uint32_t max_mb; /* rotate the file at this size, 0 = never */
+        uint32_t keep;   /* rotated files kept: FILE.1 ... FILE.keep */
+        unsigned debug;  /* facilities with debug lines: bit i = config_log_facility_name(i) */
     } log;
     struct {
         char *listen; /* "host:port" */
@@ -198,6 +204,10 @@ const char *config_tls_mode_name(enum config_tls_mode m);
 const char *config_sink_type_name(enum config_sink_type t);
 const char *config_format_name(enum config_format f);
 const char *config_store_name(enum config_store s);
+
+/* The name of log facility bit i of config.log.debug, upper case as in log lines ("BINLOG";
+ * "ALL" for every facility), or NULL past the last one. Static storage. */
+const char *config_log_facility_name(unsigned i);
 
 /* Appends the reference documentation of every key (Markdown, the text of
  * docs/configuration.md) to sb. */

@@ -39,7 +39,7 @@ int daemon_run(const char *config_path, const char *admin_listen)
         fprintf(stderr, "sluice run: %s\n", err.msg);
         return 1;
     }
-    if (log_open(cfg->log.level, cfg->log.file, &err)) {
+    if (log_configure(cfg, &err)) {
         fprintf(stderr, "sluice run: %s\n", err.msg);
         config_free(cfg);
         return 1;

@@ -39,6 +39,7 @@
 #include "instance.h"
 #include "fsutil.h"
 #include "lockfile.h"
+#include "metrics.h"
 #include "log.h"
 #include "pos_store.h"
 #include "position.h"
@@ -59,11 +60,14 @@
 /* Reconnect backoff. */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
+/* The purge horizon is measured at most this often. */
+#define HORIZON_EVERY_MS 10000
 
 struct pending {
     uint64_t id;
     uint64_t closed_ms; /* when the batch was handed to the sinks */
     size_t cost;
+    uint64_t rows; /* row changes in it (sluice_sink_rows_delivered_total) */
     bool has_pos;
     struct position pos;
     uint64_t schema_version; /* in force at pos */
@@ -81,6 +85,9 @@ struct sink_slot {
     struct instance *in;
     struct sink *sink;
     uint64_t acked; /* last batch id this sink acknowledged */
+    /* Read by the admin thread without mu (the slots array is published in st_nslots). */
+    _Atomic uint64_t delivered; /* row changes of acknowledged batches */
+    _Atomic uint64_t errors;    /* calls into the sink that returned an error */
 };
 
 struct instance {
@@ -104,6 +111,11 @@ struct instance {
     _Atomic uint64_t n_events, n_rows;
     enum instance_state own_state; /* the thread's copy of state (only it changes state) */
     size_t st_inflight;
+    size_t st_nslots;            /* slots ready to be read by the admin thread */
+    uint64_t st_schema_versions; /* schema_version() at the last publish */
+    bool st_horizon_known;       /* the purge horizon was measured at least once */
+    int64_t st_horizon_files, st_horizon_seconds;
+    _Atomic uint64_t n_bytes, n_reconnects; /* binlog bytes read; connections lost or failed */
 
     /* Thread-private. */
     int lock_fd;
@@ -135,6 +147,7 @@ struct instance {
     uint64_t next_batch; /* id of the batch being filled */
     size_t batch_cost;
     size_t batch_changes;
+    uint64_t batch_rows;
     uint64_t batch_started_ms;
     bool batch_commit;    /* a transaction ended in this batch */
     struct pending *pend; /* closed, unacknowledged batches, oldest first */
@@ -163,6 +176,11 @@ struct instance {
     const char *reread_at_file; /* the deciding XA COMMIT: file, offset */
     uint64_t reread_at_pos;
     uint32_t reread_row;
+
+    /* The purge horizon, measured on a side SQL connection every HORIZON_EVERY_MS. */
+    struct metrics_probe *probe;
+    uint64_t horizon_ms;  /* when last measured (monotonic) */
+    bool horizon_failing; /* the last measure failed (logged once) */
 };
 
 static uint64_t now_ms(void)
@@ -240,6 +258,7 @@ static void publish(struct instance *in)
     position_copy(&in->st_parsed, &in->committed);
     position_copy(&in->st_consumed, &in->consumed);
     in->st_inflight = inflight_total(in);
+    in->st_schema_versions = in->schema ? schema_version(in->schema) : 0;
     pthread_mutex_unlock(&in->mu);
 }
 
@@ -249,8 +268,15 @@ static void on_ack(uint64_t batch_id, size_t bytes, void *opaque)
 {
     (void)bytes;
     struct sink_slot *slot = opaque;
-    if (batch_id > slot->acked)
-        slot->acked = batch_id;
+    if (batch_id <= slot->acked)
+        return;
+    /* The batches this ack covers are still pending: retire() waits for every sink. */
+    uint64_t rows = 0;
+    for (size_t i = 0; i < slot->in->npend; i++)
+        if (slot->in->pend[i].id > slot->acked && slot->in->pend[i].id <= batch_id)
+            rows += slot->in->pend[i].rows;
+    atomic_fetch_add_explicit(&slot->delivered, rows, memory_order_relaxed);
+    slot->acked = batch_id;
 }
 
 /* Retires every batch all sinks acknowledged; moves `consumed`. */
@@ -293,6 +319,7 @@ static int close_batch(struct instance *in, struct err *err)
     p->id = in->next_batch;
     p->closed_ms = now_ms();
     p->cost = in->batch_cost;
+    p->rows = in->batch_rows;
     p->has_pos = in->batch_commit;
     position_init(&p->pos);
     if (p->has_pos) {
@@ -302,11 +329,14 @@ static int close_batch(struct instance *in, struct err *err)
     uint64_t id = in->next_batch++;
     in->batch_cost = 0;
     in->batch_changes = 0;
+    in->batch_rows = 0;
     in->batch_commit = false;
     for (size_t i = 0; i < in->nslots; i++) {
         int rc = sink_write_batch(in->slots[i].sink, id, err);
-        if (rc)
+        if (rc) {
+            atomic_fetch_add_explicit(&in->slots[i].errors, 1, memory_order_relaxed);
             return rc;
+        }
     }
     retire(in);
     return 0;
@@ -322,8 +352,10 @@ static int poll_sinks(struct instance *in, int timeout_ms, struct err *err)
             wait_on = i;
     for (size_t i = 0; i < in->nslots; i++) {
         int rc = sink_poll(in->slots[i].sink, i == wait_on ? timeout_ms : 0, err);
-        if (rc)
+        if (rc) {
+            atomic_fetch_add_explicit(&in->slots[i].errors, 1, memory_order_relaxed);
             return rc;
+        }
     }
     retire(in);
     return 0;
@@ -480,9 +512,13 @@ static int append_all(struct instance *in, const struct change *c)
 {
     for (size_t i = 0; i < in->nslots; i++) {
         int rc = sink_append(in->slots[i].sink, c, &in->fail);
-        if (rc)
+        if (rc) {
+            atomic_fetch_add_explicit(&in->slots[i].errors, 1, memory_order_relaxed);
             return rc;
+        }
     }
+    if (c->kind == CHANGE_INSERT || c->kind == CHANGE_UPDATE || c->kind == CHANGE_DELETE)
+        in->batch_rows++;
     size_t cost = 64 + (c->sql ? c->sql_len : 0);
     uint32_t ncols = c->before.ncols + c->after.ncols + c->partial.ncols;
     if (ncols) {
@@ -767,6 +803,9 @@ static int open_sinks(struct instance *in, struct err *err)
         if (in->slots[i].sink == NULL)
             return ERR_SINK;
     }
+    pthread_mutex_lock(&in->mu);
+    in->st_nslots = in->nslots;
+    pthread_mutex_unlock(&in->mu);
     return 0;
 }
 
@@ -996,6 +1035,38 @@ static bool socket_idle(int fd)
     return poll(&p, 1, 0) == 0;
 }
 
+/* Measures the purge horizon of the consumed position (at most every HORIZON_EVERY_MS, on
+ * a side SQL connection, never the stream's). A failure keeps the last value; it is logged once
+ * until a measure succeeds again. */
+static void refresh_horizon(struct instance *in)
+{
+    uint64_t now = now_ms();
+    if ((in->horizon_ms && now - in->horizon_ms < HORIZON_EVERY_MS) || in->consumed.file[0] == 0)
+        return;
+    in->horizon_ms = now;
+    if (in->probe == NULL)
+        in->probe = metrics_probe_new(in->ic->name);
+    struct binlog_conn_opts co;
+    conn_opts(in, &co, in->password);
+    int64_t files = -1, seconds = -1;
+    struct err e = {0};
+    if (metrics_probe_horizon(in->probe, &co, in->consumed.file, &files, &seconds, &e)) {
+        if (!in->horizon_failing)
+            log_warn(FAC, in->ic->name,
+                     "could not measure the purge horizon (keeping the last value): %s", e.msg);
+        in->horizon_failing = true;
+        return;
+    }
+    if (in->horizon_failing)
+        log_info(FAC, in->ic->name, "purge horizon measured again");
+    in->horizon_failing = false;
+    pthread_mutex_lock(&in->mu);
+    in->st_horizon_known = true;
+    in->st_horizon_files = files;
+    in->st_horizon_seconds = seconds;
+    pthread_mutex_unlock(&in->mu);
+}
+
 /* Reads and dispatches events until the connection ends, stop is asked, or an error. Returns 0
  * when stopped, or a negative code with in->fail filled. */
 static int stream(struct instance *in)
@@ -1047,6 +1118,7 @@ static int stream(struct instance *in)
             rc = save_positions(in, false, err);
             if (rc)
                 return rc;
+            refresh_horizon(in);
             publish(in);
             atomic_store_explicit(&in->caught_up, idle, memory_order_relaxed);
         }
@@ -1064,6 +1136,7 @@ static int stream(struct instance *in)
         atomic_store(&in->last_event_ms, in->stream_last_ms);
         if (rc == BINLOG_CONN_HEARTBEAT)
             continue; /* idle: back to the top, where open batches are closed */
+        atomic_fetch_add_explicit(&in->n_bytes, len, memory_order_relaxed);
         in->cur_offset = stream_pos_offset(&in->sp, ev, len);
         rc = decoder_feed(in->dec, ev, len, in->cur_offset, err);
         if (rc)
@@ -1234,6 +1307,7 @@ static void *run(void *arg)
             snprintf(why, sizeof(why), "%s; retrying in %llu ms", in->fail.msg,
                      (unsigned long long)backoff);
         set_state(in, stalled ? INSTANCE_STALLED : INSTANCE_RECONNECTING, why);
+        atomic_fetch_add_explicit(&in->n_reconnects, 1, memory_order_relaxed);
         if (sleep_or_stop(in, backoff))
             break;
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
@@ -1252,6 +1326,8 @@ failed:
     while (!atomic_load(&in->stop))
         sleep_or_stop(in, 1000);
 done:
+    metrics_probe_free(in->probe);
+    in->probe = NULL;
     in->password = NULL;
     if (password) {
         memset(password, 0, strlen(password));
@@ -1288,6 +1364,8 @@ struct instance *instance_new(const struct config *cfg, const struct config_inst
     atomic_init(&in->caught_up, false);
     atomic_init(&in->n_events, 0);
     atomic_init(&in->n_rows, 0);
+    atomic_init(&in->n_bytes, 0);
+    atomic_init(&in->n_reconnects, 0);
     return in;
 }
 
@@ -1464,4 +1542,38 @@ void instance_status_text(struct instance *in, struct strbuf *out)
         strbuf_appendc(out, '\n');
     }
     pthread_mutex_unlock(&in->mu);
+}
+
+void instance_metrics(struct instance *in, struct instance_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = in->ic->name;
+    pthread_mutex_lock(&in->mu);
+    m->state = in->state;
+    snprintf(m->why, sizeof(m->why), "%s", in->why);
+    m->has_consumed = in->st_consumed.file[0] != '\0';
+    const char *dot = strrchr(in->st_consumed.file, '.');
+    m->consumed_file_index = dot ? strtoll(dot + 1, NULL, 10) : 0;
+    m->consumed_offset = in->st_consumed.offset;
+    m->horizon_known = in->st_horizon_known;
+    m->horizon_files = in->st_horizon_files;
+    m->horizon_seconds = in->st_horizon_seconds;
+    m->bytes_in_flight = in->st_inflight;
+    m->schema_versions = in->st_schema_versions;
+    m->nsinks = in->st_nslots;
+    pthread_mutex_unlock(&in->mu);
+    m->budget_bytes = (uint64_t)in->ic->budget_mb << 20;
+    m->events = atomic_load(&in->n_events);
+    m->rows = atomic_load(&in->n_rows);
+    m->bytes_read = atomic_load(&in->n_bytes);
+    m->reconnects = atomic_load(&in->n_reconnects);
+    m->lag_seconds = lag_seconds(in);
+    if (m->nsinks)
+        m->sinks = xcalloc(m->nsinks, sizeof(*m->sinks));
+    for (size_t i = 0; i < m->nsinks; i++) {
+        snprintf(m->sinks[i].label, sizeof(m->sinks[i].label), "%zu:%s", i,
+                 config_sink_type_name(in->ic->sinks[i].type));
+        m->sinks[i].delivered = atomic_load(&in->slots[i].delivered);
+        m->sinks[i].errors = atomic_load(&in->slots[i].errors);
+    }
 }

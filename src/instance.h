@@ -71,4 +71,33 @@ void instance_status_json(struct instance *in, struct strbuf *out);
 /* Appends the same as a few lines of text for people (`sluice status`). */
 void instance_status_text(struct instance *in, struct strbuf *out);
 
+/* One sink's counters: label "INDEX:TYPE" ("0:kafka"). */
+struct instance_sink_metrics {
+    char label[32];
+    uint64_t delivered; /* row changes in batches the sink acknowledged */
+    uint64_t errors;    /* calls into the sink that failed */
+};
+
+/* A snapshot of an instance's counters for /metrics and /health (see docs/operations.md). */
+struct instance_metrics {
+    const char *name; /* borrowed from the config */
+    enum instance_state state;
+    char why[1024];
+    uint64_t events, rows, bytes_read, reconnects;
+    int64_t lag_seconds;
+    bool has_consumed;
+    int64_t consumed_file_index; /* the numeric suffix of the consumed binlog file */
+    uint64_t consumed_offset;
+    bool horizon_known;                     /* measured at least once */
+    int64_t horizon_files;                  /* files listed before ours; -1: ours is gone */
+    int64_t horizon_seconds;                /* -1: no expiry set on the server */
+    uint64_t bytes_in_flight, budget_bytes; /* memory budget in use, and its size */
+    uint64_t schema_versions;
+    size_t nsinks;
+    struct instance_sink_metrics *sinks; /* caller frees with free() */
+};
+
+/* Fills m from in (the status fields under the instance's mutex, counters atomically). */
+void instance_metrics(struct instance *in, struct instance_metrics *m);
+
 #endif

@@ -7,7 +7,8 @@
  *               [--server-id N] [--start FILE:POS | --gtid D-S-N,...] [--non-blocking]
  *               [--heartbeat-ms N] [--events rows|all] [--stats]
  *   sluice check-config FILE
- *   sluice version | help
+ *   sluice check --config FILE (cmd_check.c)
+ *   sluice version | help [CMD | --man] | CMD --help     (the help text: help.c)
  *
  * `decode` streams binlog/relay-log files through the decoder and prints one JSON object per
  * line (the `json` format). Exit status: 0 success, 1 a file could not be read or decoded (the
@@ -40,8 +41,11 @@
 #include "config.h"
 #include "decoder.h"
 #include "format.h"
+#include "help.h"
 #include "../sinks/kafka.h"
 #include "cmd_position.h"
+#include "cmd_check.h"
+#include "admin.h"
 #include "daemon.h"
 #include "strbuf.h"
 #include "stream_pos.h"
@@ -49,42 +53,10 @@
 
 #include "version.h"
 
+/* The help text of every command is in help.c (also the man page); usage() is its overview. */
 static void usage(FILE *out)
 {
-    fputs("usage: sluice decode [--events rows|all] [--format json|canal|debezium]\n"
-          "                     [--start-position N] [--stop-position N] [--stats] FILE...\n"
-          "       sluice dump --host H [--port P] --user U [--password-env VAR |\n"
-          "                   --password-file F] [--server-id N] [--start FILE:POS |\n"
-          "                   --gtid D-S-N,...] [--non-blocking] [--heartbeat-ms N]\n"
-          "                   [--events rows|all] [--stats]\n"
-          "       sluice run --config FILE [--admin HOST:PORT]\n"
-          "       sluice status [--admin HOST:PORT | --config FILE] [--json]\n"
-          "       sluice position show --config FILE [--instance NAME] [--json]\n"
-          "       sluice position reset --config FILE --instance NAME (--timestamp T |\n"
-          "                   --file F --pos P | --gtid SET | --earliest | --latest)\n"
-          "       sluice check-config FILE\n"
-          "       sluice version\n"
-          "       sluice help\n"
-          "\n"
-          "decode  print every row change in the binlog/relay-log FILEs as one JSON object per\n"
-          "        line; --events all adds begin/commit/ddl/gtid lines; --format canal or\n"
-          "        debezium prints row changes and DDL in that output format instead;\n"
-          "        positions are byte\n"
-          "        offsets of events in the (first/last) file; --stats prints event counts\n"
-          "        to stderr at the end\n"
-          "dump    connect to a server as a replica and print its binlog the same way, from\n"
-          "        the first binlog it has (or --start / --gtid: after that transaction);\n"
-          "        --non-blocking stops when caught up, else it follows the binlog until\n"
-          "        SIGINT/SIGTERM; the password is read from $SLUICE_PASSWORD unless\n"
-          "        --password-env or --password-file names another place\n"
-          "run     the daemon: stream every configured instance to its sinks until\n"
-          "        SIGTERM/SIGINT (SIGHUP reopens the log and file sinks)\n"
-          "status  show each instance's state, positions and lag, read from a running\n"
-          "        daemon's admin endpoint (default 127.0.0.1:11112)\n"
-          "position  show stored positions, or reset them (with the daemon stopped); a\n"
-          "        timestamp (UTC) finds the first transaction committed at or after it\n"
-          "check-config  validate a configuration file and summarize its instances\n",
-          out);
+    help_usage(out);
 }
 
 struct decode_out {
@@ -681,9 +653,9 @@ static int cmd_run(int argc, char **argv)
 static int cmd_status(int argc, char **argv)
 {
     static const char *const names[] = {"--admin", "--config", NULL};
-    static const char *const flags[] = {"--json", NULL};
+    static const char *const flags[] = {"--json", "--metrics", "--health", NULL};
     const char *vals[2] = {NULL, NULL};
-    int flagv[1] = {0};
+    int flagv[3] = {0, 0, 0};
     int rc = take_opts("status", argc, argv, names, vals, flags, flagv);
     if (rc)
         return rc;
@@ -691,18 +663,40 @@ static int cmd_status(int argc, char **argv)
         fprintf(stderr, "sluice status: give --admin or --config, not both\n");
         return 2;
     }
+    if (flagv[0] + flagv[1] + flagv[2] > 1) {
+        fprintf(stderr, "sluice status: give one of --json, --metrics, --health\n");
+        return 2;
+    }
+    char *addr = xstrdup(vals[0] ? vals[0] : "127.0.0.1:11112");
     if (vals[1]) {
         struct err err = {0};
         struct config *cfg = config_load(vals[1], &err);
         if (cfg == NULL) {
             fprintf(stderr, "sluice status: %s\n", err.msg);
+            free(addr);
             return 1;
         }
-        rc = daemon_status(cfg->admin.listen, flagv[0]);
+        free(addr);
+        addr = xstrdup(cfg->admin.listen);
         config_free(cfg);
-        return rc;
     }
-    return daemon_status(vals[0] ? vals[0] : "127.0.0.1:11112", flagv[0]);
+    if (flagv[1] || flagv[2]) {
+        /* /metrics as is; /health's JSON, exit 0 healthy, 1 not (or no answer). */
+        struct strbuf body = {0};
+        struct err err = {0};
+        int code = 0;
+        rc = admin_get(addr, flagv[1] ? "/metrics" : "/health", &code, &body, &err);
+        if (rc)
+            fprintf(stderr, "sluice status: %s\n", err.msg);
+        else if (body.len)
+            fwrite(body.buf, 1, body.len, stdout);
+        rc = rc == 0 && code == 200 ? 0 : 1;
+        strbuf_free(&body);
+    } else {
+        rc = daemon_status(addr, flagv[0]);
+    }
+    free(addr);
+    return rc;
 }
 
 static int cmd_config_doc(int argc, char **argv)
@@ -726,12 +720,17 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    /* `sluice CMD --help` for every command in help.c's table. */
+    if (help_wanted(argc - 2, argv + 2) && help_command(stdout, cmd) == 0)
+        return 0;
     if (strcmp(cmd, "decode") == 0)
         return cmd_decode(argc - 2, argv + 2);
     if (strcmp(cmd, "dump") == 0)
         return cmd_dump(argc - 2, argv + 2);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "status") == 0)
@@ -744,7 +743,9 @@ int main(int argc, char **argv)
         printf("sluice %s\n", SLUICE_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    if (strcmp(cmd, "help") == 0)
+        return help_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;
     }
