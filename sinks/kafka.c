@@ -10,9 +10,10 @@
  * Producer settings before the user's `kafka:` map (which may override them, with a warning
  * when that weakens delivery): enable.idempotence=true, acks=all (so per-partition order holds
  * across retries and nothing is written twice by a retry), partitioner=murmur2_random (the Java
- * client's: one key always lands on one partition, so one row's changes stay in order), a
- * message count limit high enough that the instance's byte budget (queue.buffering.max.kbytes)
- * is what pushes back.
+ * client's: one key always lands on one partition, so one row's changes stay in order), and
+ * queue limits above what the sink lets itself hold: the queued bytes are counted in
+ * held_bytes (with a per-message overhead), and past held_limit (a quarter of the instance's
+ * budget) the instance stops reading the binlog until deliveries catch up.
  *
  * Acknowledgements. Every message carries its batch id as opaque. A batch is acknowledged once
  * write_batch() closed it and every delivery report of its messages came back successful, in id
@@ -49,6 +50,7 @@
 /* The share of the instance's budget the producer queue may hold (RSS: the default 256 MiB
  * budget keeps the queue at 64 MiB). */
 #define BUDGET_SHARE 4
+
 struct kbatch {
     uint64_t id;
     size_t outstanding; /* messages sent whose delivery report has not come */
@@ -340,7 +342,7 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
                               : level <= 5             ? CONFIG_LOG_WARN
                               : level == 6             ? CONFIG_LOG_INFO
                                                        : CONFIG_LOG_DEBUG;
-    if (log_level >= l)
+    if (log_enabled(l, FAC))
         log_write(l, FAC, ks ? ks->base.instance : NULL, "librdkafka %s: %s", fac, buf);
 }
 
@@ -556,6 +558,13 @@ static const char *topic_for(struct kafka_sink *ks, const struct change *c)
     return ks->topic.buf;
 }
 
+static bool wants_tombstones(const struct config_sink *cfg)
+{
+    if (cfg->tombstones == CONFIG_TOMBSTONES_AUTO)
+        return cfg->format == CONFIG_FORMAT_DEBEZIUM;
+    return cfg->tombstones == CONFIG_TOMBSTONES_ON;
+}
+
 static int kafka_append(struct sink *s, const struct change *c, struct err *err)
 {
     struct kafka_sink *ks = (struct kafka_sink *)s;
@@ -574,6 +583,12 @@ static int kafka_append(struct sink *s, const struct change *c, struct err *err)
     size_t keylen = has_key ? ks->key.len : 0;
     rd_kafka_headers_t *h = make_headers(c, NULL, NULL);
     rd_kafka_resp_err_t e = produce(ks, id, topic, key, keylen, ks->val.buf, ks->val.len, h);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && c->kind == CHANGE_DELETE && has_key &&
+        wants_tombstones(s->cfg)) {
+        /* Same key, no value: compaction then drops the row (Debezium's tombstone). */
+        h = make_headers(c, NULL, NULL);
+        e = produce(ks, id, topic, key, keylen, NULL, 0, h);
+    }
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0;
     rd_kafka_headers_destroy(h);

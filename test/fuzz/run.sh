@@ -45,7 +45,7 @@ if [ ! -x "$OUT/fuzz_decoder" ] ||
     echo "# building $OUT/fuzz_decoder"
     # shellcheck disable=SC2086
     if ! $CC_FUZZ $CFLAGS_FUZZ -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -o "$OUT/fuzz_decoder" test/fuzz/fuzz_decoder.c $SRCS -lzstd -lz -lm -lyaml $MARIADB_LIBS \
+        -o "$OUT/fuzz_decoder" test/fuzz/fuzz_decoder.c $SRCS -lzstd -lz -lm -lyaml -lrdkafka $MARIADB_LIBS \
         >"$OUT/build.log" 2>&1; then
         cat "$OUT/build.log"
         notok "build failed"

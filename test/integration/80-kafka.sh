@@ -127,6 +127,16 @@ compare() {
         not_ok "$_r: $_f: every message is a row change, and each key's messages are on one partition in commit order" \
             "$(jq -r -s 'map(.t as $t | .errs[] | "\($t): \(.)") | .[:8][]' "$_o.stats")"
     fi
+    # Debezium follows each delete with a tombstone (same key, no value); the others do not.
+    _tomb=$(jq -s 'map(.tombstones) | add' "$_o.stats")
+    _dels=$(jq -s 'map(.deletes) | add' "$_o.stats")
+    if [ "$_f" = debezium ] && [ "$_tomb" = "$_dels" ] && [ "$_dels" -gt 0 ]; then
+        ok "$_r: $_f: each of the $_dels deletes is followed by a tombstone"
+    elif [ "$_f" != debezium ] && [ "$_tomb" = 0 ]; then
+        ok "$_r: $_f: no tombstones (tombstones: auto is off for $_f)"
+    else
+        not_ok "$_r: $_f: tombstones" "$_tomb tombstones for $_dels deletes"
+    fi
     if [ "${DUPS:-}" != allow ]; then
         if [ "$(jq -s 'map(.dups) | add' "$_o.stats")" = 0 ]; then
             ok "$_r: $_f: no (sluice.pos, sluice.row) is in the topics twice"

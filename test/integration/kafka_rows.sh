@@ -212,7 +212,9 @@ kafka_ctl() {
 # "t": timestamp ms, "h": "k=v,... headers", "k": key, "v": value} (key and value are JSON
 # texts; 16+ digit integers are turned into strings first, as rows.sh does).
 kafka_dump() {
-    kafka_read "$1" '{"p":%p,"o":%o,"t":%T,"h":"%h","k":%k,"v":%s}\n' | quote_bigints >"$2"
+    # A tombstone (no value: Debezium's after a delete) prints as "v":} and becomes "v":null.
+    kafka_read "$1" '{"p":%p,"o":%o,"t":%T,"h":"%h","k":%k,"v":%s}\n' |
+        sed 's/,"v":}$/,"v":null}/' | quote_bigints >"$2"
 }
 
 # kafka_meta DB TABLE...: rows_meta_all, plus $W/DB.kmeta = {TABLE: {cols: [{name, type,
@@ -294,14 +296,17 @@ def poskey: (.pos | split(":")) as $q | [($q[0] | split(".") | .[-1] | tonumber)
 '
 
 # kafka_rebuild FORMAT DB TABLE DUMP OUT: the table rebuilt from DUMP (kafka_dump of its topic):
-# OUT (canonical sorted rows) and OUT.json {msgs, applied, dups (messages whose (pos, row) an
+# OUT (canonical sorted rows) and OUT.json {msgs, applied, deletes, tombstones (messages
+# without a value), dups (messages whose (pos, row) an
 # earlier one had), order (keys whose messages do not increase in (pos, row)), errs: [first]}.
 kafka_rebuild() {
     _fmt=$1 _db=$2 _t=$3 _dump=$4 _out=$5
     if ! jq -n -c --arg fmt "$_fmt" --arg t "$_t" --slurpfile km "$W/$_db.kmeta" \
         --slurpfile meta "$W/$_db.meta" "$_RS_CANON$_KR_JQ"'
 $km[0][$t] as $K | $meta[0][$t] as $M
-| [inputs] | sort_by(.p, .o) | map(decode($fmt; $K)) as $ms
+| [inputs] | sort_by(.p, .o) as $all
+| ($all | map(select(.v == null))) as $tombs
+| ($all | map(select(.v != null)) | map(decode($fmt; $K))) as $ms
 | ($ms | map(select(.err)) | map(.err)) as $errs
 | ($ms | map(select(.err | not))) as $ok
 | ($ok | map(poskey | tojson) | group_by(.) | map(length - 1) | add // 0) as $dups
@@ -311,6 +316,7 @@ $km[0][$t] as $K | $meta[0][$t] as $M
       or (map(.p) | unique | length > 1)) | "key \(.[0].key): \(map("p\(.p)@\(.o) \(.pos)#\(.rn)") | join(", ") | .[0:400])")) as $order
 | (reduce $ops[] as $m ({}; if $m.del then del(.[$m.key]) else .[$m.key] = $m.r end)) as $state
 | {rows: [$state[] | canon($M)], stats: {msgs: ($ms | length), applied: ($ok | length), dups: $dups,
+   deletes: ($ok | map(select(.del)) | length), tombstones: ($tombs | length),
    order: ($order | length), errs: (($errs + $order)[0:10])}}' "$_dump" >"$_out.all" 2>"$_out.err"; then
         echo "kafka_rebuild: jq failed on $_dump:" >&2
         head -c 1000 "$_out.err" >&2
