@@ -565,6 +565,8 @@ static int cmd_reset(int argc, char **argv)
             r = position_find_latest(&co, &np, &err);
         } else {
             struct position_find_stats fs;
+            if (isatty(STDERR_FILENO))
+                position_find_progress(stderr);
             r = position_find_by_time(&co, ts, &np, &fs, &err);
             if (r == 0)
                 print_found(ts, &np, &fs);

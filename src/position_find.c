@@ -26,9 +26,11 @@
  * SHOW BINARY LOGS and SHOW MASTER STATUS are plain libmariadb queries on a connection of our
  * own (binlog_conn has no query API yet). Runs on the caller's thread; no globals.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mysql.h>
 
@@ -196,6 +198,53 @@ dump_open(const struct binlog_conn_opts *o, const char *file, struct err *err)
     return binlog_conn_open(&co, err);
 }
 
+/* ---- progress on a terminal ------------------------------------------------------------- */
+
+static FILE *progress_out;     /* NULL: quiet */
+static uint64_t progress_last; /* ms of the last line */
+static bool progress_open;     /* a line without its newline is on the terminal */
+
+void position_find_progress(FILE *out)
+{
+    progress_out = out;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Rewrites the progress line (at most 5 times a second unless force). */
+static void progress(bool force, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(bool force, const char *fmt, ...)
+{
+    if (progress_out == NULL)
+        return;
+    uint64_t now = mono_ms();
+    if (!force && now - progress_last < 200)
+        return;
+    progress_last = now;
+    char line[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(progress_out, "\r\033[K%s", line);
+    fflush(progress_out);
+    progress_open = true;
+}
+
+static void progress_done(void)
+{
+    if (progress_out && progress_open) {
+        fputs("\r\033[K", progress_out);
+        fflush(progress_out);
+    }
+    progress_open = false;
+}
+
 /* The start time of file: the timestamp of its FORMAT_DESCRIPTION. */
 static int probe_start_time(const struct binlog_conn_opts *o,
                             const char *file,
@@ -203,6 +252,8 @@ static int probe_start_time(const struct binlog_conn_opts *o,
                             struct position_find_stats *st,
                             struct err *err)
 {
+    progress(true, "searching: reading the start time of %s (%u file(s) read)", file,
+             (unsigned)st->files);
     struct binlog_conn *c = dump_open(o, file, err);
     if (c == NULL)
         return err->code;
@@ -412,6 +463,7 @@ static int scan_file(const struct binlog_conn_opts *o,
     while ((r = binlog_conn_next(c, &ev, &len, err)) == 1) {
         st->events++;
         st->bytes += len;
+        progress(false, "searching: scanning %s, %.1f MB read", file, (double)st->bytes / 1e6);
         uint32_t log_pos = le32(ev + 13);
         uint16_t flags = le16(ev + 17);
         unsigned type = ev[4];
@@ -540,6 +592,7 @@ int position_find_by_time(const struct binlog_conn_opts *o,
     snprintf(st->scanned, sizeof(st->scanned), "%s", names[lo]);
     rc = scan_file(o, names[lo], ts, out, st, err);
 out:
+    progress_done();
     free_names(names, n);
     return rc;
 }

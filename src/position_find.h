@@ -11,10 +11,15 @@
 #define SLUICE_POSITION_FIND_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "binlog_conn.h"
 #include "err.h"
 #include "position.h"
+
+/* Makes position_find_by_time() show what it reads on out (a terminal: one line rewritten in
+ * place, cleared at the end); NULL (the default) keeps it quiet. Process-wide. */
+void position_find_progress(FILE *out);
 
 /* What position_find_by_time() found. */
 enum position_find_result {
