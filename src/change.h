@@ -45,6 +45,7 @@ struct change {
     const struct table_map *tmap; /* row changes: column names, types */
     uint32_t ts;                  /* event timestamp, seconds since the epoch */
     uint32_t server_id;
+    bool mariadb;     /* written by a MariaDB server (its format description says so) */
     const char *file; /* binlog file name of the event ("binlog.000003") */
     uint64_t pos; /* offset of the event in that file (a payload's inner events: the payload's) */
     uint64_t next_pos; /* offset just past the event (position to resume after it) */

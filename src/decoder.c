@@ -249,6 +249,7 @@ change_init(struct decoder *d, struct change *c, enum change_kind kind, const st
     c->next_pos = ev->next_pos;
     c->gtid = d->has_gtid ? d->gtid : NULL;
     c->db = "";
+    c->mariadb = d->fde.mariadb;
 }
 
 static int emit(struct decoder *d, const struct change *c)

@@ -580,10 +580,12 @@ static void append_str(struct strbuf *out, const char *s)
         strbuf_append(out, "null", 4);
 }
 
-/* True when the change came from MariaDB: the table map says so; for DDL (no map), a MariaDB
- * GTID (domain-server-seq, no ':'). */
+/* True when the change came from MariaDB (the decoder knows it from the format description;
+ * changes built by hand without it: the table map, or a MariaDB GTID, domain-server-seq). */
 static bool from_mariadb(const struct change *c)
 {
+    if (c->mariadb)
+        return true;
     if (c->tmap)
         return c->tmap->mariadb;
     return c->gtid && c->gtid[0] && strchr(c->gtid, ':') == NULL && strchr(c->gtid, '-');
