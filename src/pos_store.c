@@ -10,9 +10,11 @@
 #include "pos_store.h"
 #include "strbuf.h"
 #include "../meta/file.h"
+#include "../meta/zk.h"
 
 static const struct pos_store_ops *const stores[] = {
     &pos_store_file_ops,
+    &pos_store_zk_ops,
 };
 
 void pos_store_record_init(struct pos_store_record *rec)
@@ -97,7 +99,8 @@ bool pos_store_instance_name_ok(const char *name)
 
 struct pos_store *pos_store_open_config(const struct config_instance *in, struct err *err)
 {
-    struct pos_store_param params[3];
+    struct pos_store_param params[4];
+    char tmo[16];
     size_t np = 0;
     if (in->positions.store == CONFIG_STORE_FILE) {
         params[np++] = (struct pos_store_param){"dir", in->positions.dir};
@@ -105,6 +108,8 @@ struct pos_store *pos_store_open_config(const struct config_instance *in, struct
         params[np++] = (struct pos_store_param){"servers", in->positions.servers};
         params[np++] = (struct pos_store_param){"root", in->positions.root};
         params[np++] = (struct pos_store_param){"cluster", in->positions.cluster};
+        snprintf(tmo, sizeof(tmo), "%u", (unsigned)in->positions.session_timeout_ms);
+        params[np++] = (struct pos_store_param){"session_timeout_ms", tmo};
     }
     struct pos_store_conf conf = {.instance = in->name, .params = params, .nparams = np};
     return pos_store_open(config_store_name(in->positions.store), &conf, err);

@@ -1,0 +1,557 @@
+/*
+ * meta/zk.c — the ZooKeeper position store (libzookeeper_mt, threaded API, synchronous calls).
+ *
+ * Layout, per instance (`root` and `cluster` from the config):
+ *
+ *     {root}/{cluster}/instances/{name}              PERSISTENT, empty: the instance node
+ *     {root}/{cluster}/instances/{name}/positions    PERSISTENT: the record below
+ *     {root}/{cluster}/instances/{name}/running      PERSISTENT parent of the election nodes
+ *     {root}/{cluster}/instances/{name}/running/n-0000000007   EPHEMERAL_SEQUENTIAL (cluster.c)
+ *
+ * The record (version 1) is text, `key=value\n` lines, like meta/file.c's without the CRC line
+ * (ZooKeeper checksums its own data) and with the writer's identity:
+ *
+ *     sluice-positions-zk        magic, the first line
+ *     version=1
+ *     instance=demo              must match the instance that loads it
+ *     owner=node-a               node.name of the daemon that wrote it ("" for `sluice position`)
+ *     epoch=7                    the writer's election epoch (0 outside an election)
+ *     server_uuid=  server_id=1  server_version=10.11.6-MariaDB  schema_version=3
+ *     parsed.file= .offset= .gtid= .ts=      consumed.file= .offset= .gtid= .ts=
+ *
+ * Every key is required once; anything else is ERR_POS_CORRUPT naming the node.
+ *
+ * Version checks. load() remembers the node's data version; save() is zoo_set with that
+ * version (zoo_create when there was no node), so a write from anyone who has not read the
+ * latest record fails with ZBADVERSION / ZNODEEXISTS -> ERR_POS_STALE ("another owner wrote the
+ * positions since ..."): the instance stops. In owner mode (pos_store_zk_set_owner) the set is
+ * a multi-op with a check that the owner's EPHEMERAL node still exists: a daemon whose session
+ * expired cannot write even if it read the latest version.
+ *
+ * Threads: the store's functions run on the owning instance's thread; the session watcher runs
+ * on the client library's completion thread and only stores atomics (STYLE 16).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zookeeper/zookeeper.h>
+
+#include "zk.h"
+#include "log.h"
+#include "strbuf.h"
+#include "xmalloc.h"
+
+#define FAC         "ZK"
+#define MAGIC       "sluice-positions-zk"
+#define VERSION     1
+#define MAX_DATA_SZ (64 * 1024)
+
+struct zk_store {
+    struct pos_store base; /* first: the store is used through it */
+    char *servers;
+    char *node;     /* {root}/{cluster}/instances/{name} */
+    char *pos_path; /* node + "/positions" */
+    int timeout_ms; /* configured */
+    zhandle_t *zh;
+    int version; /* data version of pos_path last read or written, -1: none seen */
+    char *owner;
+    uint64_t epoch;
+    char *running;       /* owner mode: the EPHEMERAL node that must exist, NULL otherwise */
+    atomic_int state;    /* last session state seen by the watcher */
+    atomic_bool expired; /* the session expired: the handle is dead */
+    _Atomic uint64_t last_conn_ms; /* monotonic ms of the last connected state seen */
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The client library's log, routed into ours (debug: its connect retries are noisy). */
+static void zk_log(const char *message)
+{
+    log_debug(FAC, NULL, "%s", message);
+}
+
+/* On the library's thread: session events only set atomics. */
+static void watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+    (void)zh;
+    (void)path;
+    struct zk_store *zs = ctx;
+    if (type != ZOO_SESSION_EVENT || zs == NULL)
+        return;
+    atomic_store(&zs->state, state);
+    if (state == ZOO_CONNECTED_STATE)
+        atomic_store(&zs->last_conn_ms, mono_ms());
+    else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE)
+        atomic_store(&zs->expired, true);
+}
+
+/* Starts a session and waits (at most the session timeout) until it is connected. */
+static int connect_session(struct zk_store *zs, struct err *err)
+{
+    atomic_store(&zs->state, 0);
+    atomic_store(&zs->expired, false);
+    zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
+    zs->zh = zookeeper_init2(zs->servers, watcher, zs->timeout_ms, NULL, zs, 0, zk_log);
+    if (zs->zh == NULL)
+        return err_set(err, ERR_POS_STORE, "ZooKeeper servers \"%s\": %s", zs->servers,
+                       strerror(errno));
+    uint64_t end = mono_ms() + (uint64_t)zs->timeout_ms;
+    while (atomic_load(&zs->state) != ZOO_CONNECTED_STATE) {
+        if (mono_ms() >= end || atomic_load(&zs->expired)) {
+            zookeeper_close(zs->zh);
+            zs->zh = NULL;
+            atomic_store(&zs->expired, true);
+            return err_set(err, ERR_POS_STORE,
+                           "could not reach ZooKeeper at \"%s\" within %d ms (is it running?)",
+                           zs->servers, zs->timeout_ms);
+        }
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static int
+zk_fail(struct err *err, const struct zk_store *zs, const char *what, const char *path, int rc)
+{
+    return err_set(err, ERR_POS_STORE, "ZooKeeper at \"%s\": could not %s \"%s\": %s", zs->servers,
+                   what, path, zerror(rc));
+}
+
+/* Creates path and its parents (PERSISTENT, empty) when missing. */
+static int ensure_path(struct zk_store *zs, const char *path, struct err *err)
+{
+    char *p = xstrdup(path);
+    int r = 0;
+    for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+        if (s)
+            *s = '\0';
+        int rc = zoo_create(zs->zh, p, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        if (rc != ZOK && rc != ZNODEEXISTS) {
+            r = zk_fail(err, zs, "create", p, rc);
+            break;
+        }
+        if (s == NULL)
+            break;
+        *s = '/';
+    }
+    free(p);
+    return r;
+}
+
+static void zk_close(struct pos_store *st)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    if (zs->zh)
+        zookeeper_close(zs->zh);
+    free(zs->base.instance);
+    free(zs->servers);
+    free(zs->node);
+    free(zs->pos_path);
+    free(zs->owner);
+    free(zs->running);
+    free(zs);
+}
+
+static struct pos_store *zk_open(const struct pos_store_conf *conf, struct err *err)
+{
+    const char *servers = NULL, *root = "/sluice", *cluster = "default", *tmo = NULL;
+    for (size_t i = 0; i < conf->nparams; i++) {
+        const struct pos_store_param *p = &conf->params[i];
+        if (strcmp(p->key, "servers") == 0) {
+            servers = p->value;
+        } else if (strcmp(p->key, "root") == 0) {
+            root = p->value ? p->value : root;
+        } else if (strcmp(p->key, "cluster") == 0) {
+            cluster = p->value ? p->value : cluster;
+        } else if (strcmp(p->key, "session_timeout_ms") == 0) {
+            tmo = p->value;
+        } else {
+            err_set(err, ERR_CONFIG, "key \"%s\": unknown for position store \"zookeeper\"",
+                    p->key);
+            return NULL;
+        }
+    }
+    if (servers == NULL || servers[0] == '\0') {
+        err_set(err, ERR_CONFIG, "key \"servers\": required for position store \"zookeeper\"");
+        return NULL;
+    }
+    if (root[0] != '/' || (strlen(root) > 1 && root[strlen(root) - 1] == '/') ||
+        strchr(cluster, '/') || cluster[0] == '\0') {
+        err_set(err, ERR_CONFIG,
+                "position store \"zookeeper\": root \"%s\" must be an absolute path without a "
+                "final '/', cluster \"%s\" a non-empty name without '/'",
+                root, cluster);
+        return NULL;
+    }
+    struct zk_store *zs = xcalloc(1, sizeof(*zs));
+    zs->base.ops = &pos_store_zk_ops;
+    zs->base.instance = xstrdup(conf->instance);
+    zs->servers = xstrdup(servers);
+    zs->timeout_ms = tmo ? atoi(tmo) : 10000;
+    if (zs->timeout_ms < 1000)
+        zs->timeout_ms = 1000;
+    zs->version = -1;
+    atomic_init(&zs->state, 0);
+    atomic_init(&zs->expired, false);
+    atomic_init(&zs->last_conn_ms, 0);
+    struct strbuf sb = {0};
+    strbuf_printf(&sb, "%s/%s/instances/%s", strcmp(root, "/") == 0 ? "" : root, cluster,
+                  conf->instance);
+    zs->node = xstrdup(sb.buf);
+    strbuf_appends(&sb, "/positions");
+    zs->pos_path = xstrdup(sb.buf);
+    strbuf_free(&sb);
+    if (connect_session(zs, err) || ensure_path(zs, zs->node, err)) {
+        zk_close(&zs->base);
+        return NULL;
+    }
+    return &zs->base;
+}
+
+/* ---- record text ---- */
+
+static bool has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+static void put_position(struct strbuf *sb, const char *name, const struct position *p)
+{
+    strbuf_printf(sb, "%s.file=%s\n%s.offset=", name, p->file, name);
+    strbuf_append_u64(sb, p->offset);
+    strbuf_printf(sb, "\n%s.gtid=", name);
+    position_gtid_format(&p->gtid, sb);
+    strbuf_printf(sb, "\n%s.ts=%u\n", name, p->ts);
+}
+
+static int zk_save(struct pos_store *st, const struct pos_store_record *rec, struct err *err)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    struct strbuf sb = {0};
+    struct Stat stat;
+    int r = 0, rc;
+
+    if (has_control(rec->parsed.file) || has_control(rec->consumed.file) ||
+        has_control(rec->server_uuid) || has_control(rec->server_version)) {
+        r = err_set(err, ERR_POS_STORE,
+                    "position record for \"%s\": control character in a file name or the server "
+                    "identity",
+                    st->instance);
+        goto out;
+    }
+    if (zs->zh == NULL || atomic_load(&zs->expired)) {
+        r = err_set(err, ERR_POS_STALE,
+                    "ZooKeeper session to \"%s\" expired: positions of \"%s\" not written",
+                    zs->servers, st->instance);
+        goto out;
+    }
+    strbuf_printf(&sb, MAGIC "\nversion=%d\ninstance=%s\nowner=%s\nepoch=", VERSION, st->instance,
+                  zs->owner ? zs->owner : "");
+    strbuf_append_u64(&sb, zs->epoch);
+    strbuf_printf(&sb, "\nserver_uuid=%s\nserver_id=%u\nserver_version=%s\nschema_version=",
+                  rec->server_uuid, rec->server_id, rec->server_version);
+    strbuf_append_u64(&sb, rec->schema_version);
+    strbuf_appendc(&sb, '\n');
+    put_position(&sb, "parsed", &rec->parsed);
+    put_position(&sb, "consumed", &rec->consumed);
+
+    if (zs->version < 0) {
+        /* No record seen: create it; someone else's create makes ours fail (stale). */
+        rc =
+            zoo_create(zs->zh, zs->pos_path, sb.buf, (int)sb.len, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        if (rc == ZOK)
+            rc = zoo_exists(zs->zh, zs->pos_path, 0, &stat);
+    } else if (zs->running) {
+        zoo_op_t ops[2];
+        zoo_op_result_t res[2];
+        memset(res, 0, sizeof(res));
+        zoo_check_op_init(&ops[0], zs->running, -1);
+        zoo_set_op_init(&ops[1], zs->pos_path, sb.buf, (int)sb.len, zs->version, &stat);
+        rc = zoo_multi(zs->zh, 2, ops, res);
+        if (rc != ZOK && res[0].err == ZNONODE) {
+            r = err_set(err, ERR_POS_STALE,
+                        "positions of \"%s\" not written: this daemon no longer owns the "
+                        "instance (its node \"%s\" is gone)",
+                        st->instance, zs->running);
+            goto out;
+        }
+        if (rc != ZOK && res[1].err != ZOK && res[1].err != ZRUNTIMEINCONSISTENCY)
+            rc = res[1].err;
+    } else {
+        rc = zoo_set2(zs->zh, zs->pos_path, sb.buf, (int)sb.len, zs->version, &stat);
+    }
+    if (rc == ZBADVERSION || rc == ZNODEEXISTS || (rc == ZNONODE && zs->version >= 0)) {
+        r = err_set(err, ERR_POS_STALE,
+                    "another owner wrote the positions since this daemon read them (node \"%s\", "
+                    "version %d seen)",
+                    zs->pos_path, zs->version);
+        goto out;
+    }
+    if (rc != ZOK) {
+        r = zk_fail(err, zs, "write", zs->pos_path, rc);
+        goto out;
+    }
+    zs->version = stat.version;
+out:
+    strbuf_free(&sb);
+    return r;
+}
+
+/* ---- load ---- */
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+    uint64_t x = 0;
+    if (*s == '\0')
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned d = (unsigned)(*s - '0');
+        if (x > (max - d) / 10)
+            return false;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return true;
+}
+
+static const char *const key_names[] = {
+    "version",       "instance",        "owner",          "epoch",
+    "server_uuid",   "server_id",       "server_version", "schema_version",
+    "parsed.file",   "parsed.offset",   "parsed.gtid",    "parsed.ts",
+    "consumed.file", "consumed.offset", "consumed.gtid",  "consumed.ts",
+};
+#define NKEYS (sizeof(key_names) / sizeof(key_names[0]))
+
+static int corrupt(struct err *err, const struct zk_store *zs, const char *what)
+{
+    return err_set(err, ERR_POS_CORRUPT, "ZooKeeper node \"%s\" is corrupt: %s", zs->pos_path,
+                   what);
+}
+
+/* Applies line k=v to rec; returns false when v is bad for k. */
+static bool apply(const struct zk_store *zs, size_t k, const char *v, struct pos_store_record *rec)
+{
+    uint64_t n;
+    struct err gerr;
+    struct position *p = k >= 12 ? &rec->consumed : &rec->parsed;
+    switch (k) {
+    case 0:
+        return parse_u64(v, UINT32_MAX, &n) && n == VERSION;
+    case 1:
+        return strcmp(v, zs->base.instance) == 0;
+    case 2:
+        return true;
+    case 3:
+        return parse_u64(v, UINT64_MAX, &n);
+    case 4:
+        if (strlen(v) >= sizeof(rec->server_uuid))
+            return false;
+        strcpy(rec->server_uuid, v);
+        return true;
+    case 5:
+        if (!parse_u64(v, UINT32_MAX, &n))
+            return false;
+        rec->server_id = (uint32_t)n;
+        return true;
+    case 6:
+        if (strlen(v) >= sizeof(rec->server_version))
+            return false;
+        strcpy(rec->server_version, v);
+        return true;
+    case 7:
+        return parse_u64(v, UINT64_MAX, &rec->schema_version);
+    case 8:
+    case 12:
+        return position_set_file(p, v, NULL) == 0;
+    case 9:
+    case 13:
+        return parse_u64(v, UINT64_MAX, &p->offset);
+    case 10:
+    case 14:
+        return position_gtid_parse(&p->gtid, v, &gerr) == 0;
+    default:
+        if (!parse_u64(v, UINT32_MAX, &n))
+            return false;
+        p->ts = (uint32_t)n;
+        return true;
+    }
+}
+
+static int zk_load(struct pos_store *st, struct pos_store_record *rec, struct err *err)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    struct pos_store_record tmp;
+    bool seen[NKEYS] = {false};
+    char what[200];
+    struct Stat stat;
+    int len = MAX_DATA_SZ, r;
+    char *buf = xmalloc(MAX_DATA_SZ + 1);
+
+    pos_store_record_init(&tmp);
+    if (zs->zh == NULL || atomic_load(&zs->expired)) {
+        r = err_set(err, ERR_POS_STORE, "ZooKeeper session to \"%s\" expired", zs->servers);
+        goto out;
+    }
+    int rc = zoo_get(zs->zh, zs->pos_path, 0, buf, &len, &stat);
+    if (rc == ZNONODE) {
+        zs->version = -1;
+        r = POS_STORE_NONE;
+        goto out;
+    }
+    if (rc != ZOK) {
+        r = zk_fail(err, zs, "read", zs->pos_path, rc);
+        goto out;
+    }
+    if (len < 0)
+        len = 0;
+    buf[len] = '\0';
+    if ((size_t)len != strlen(buf)) {
+        r = corrupt(err, zs, "NUL byte in the data");
+        goto out;
+    }
+    const size_t mlen = strlen(MAGIC "\n");
+    if ((size_t)len < mlen || memcmp(buf, MAGIC "\n", mlen) != 0) {
+        r = corrupt(err, zs, "bad magic (not a sluice position record)");
+        goto out;
+    }
+    for (char *line = buf + mlen; *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl == NULL) {
+            r = corrupt(err, zs, "truncated (no final newline)");
+            goto out;
+        }
+        *nl = '\0';
+        char *eq = strchr(line, '=');
+        if (eq == NULL) {
+            snprintf(what, sizeof(what), "line \"%.60s\" is not key=value", line);
+            r = corrupt(err, zs, what);
+            goto out;
+        }
+        *eq = '\0';
+        size_t k = 0;
+        while (k < NKEYS && strcmp(key_names[k], line) != 0)
+            k++;
+        if (k == NKEYS || seen[k]) {
+            snprintf(what, sizeof(what), "%s key \"%.60s\"", k == NKEYS ? "unknown" : "repeated",
+                     line);
+            r = corrupt(err, zs, what);
+            goto out;
+        }
+        seen[k] = true;
+        if (!apply(zs, k, eq + 1, &tmp)) {
+            snprintf(what, sizeof(what), "bad value \"%.60s\" for %s", eq + 1, key_names[k]);
+            r = corrupt(err, zs, what);
+            goto out;
+        }
+        line = nl + 1;
+    }
+    for (size_t k = 0; k < NKEYS; k++) {
+        if (!seen[k]) {
+            snprintf(what, sizeof(what), "missing key \"%s\"", key_names[k]);
+            r = corrupt(err, zs, what);
+            goto out;
+        }
+    }
+    zs->version = stat.version;
+    pos_store_record_copy(rec, &tmp);
+    r = POS_STORE_LOADED;
+out:
+    pos_store_record_free(&tmp);
+    free(buf);
+    return r;
+}
+
+/* ---- cluster support (meta/zk.h) ---- */
+
+bool pos_store_zk_is(const struct pos_store *st)
+{
+    return st && st->ops == &pos_store_zk_ops;
+}
+
+void *pos_store_zk_handle(struct pos_store *st)
+{
+    return ((struct zk_store *)st)->zh;
+}
+
+const char *pos_store_zk_node(const struct pos_store *st)
+{
+    return ((const struct zk_store *)st)->node;
+}
+
+const char *pos_store_zk_servers(const struct pos_store *st)
+{
+    return ((const struct zk_store *)st)->servers;
+}
+
+int pos_store_zk_timeout_ms(struct pos_store *st)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    int t = zs->zh && atomic_load(&zs->state) == ZOO_CONNECTED_STATE ? zoo_recv_timeout(zs->zh) : 0;
+    return t > 0 ? t : zs->timeout_ms;
+}
+
+bool pos_store_zk_expired(struct pos_store *st)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    return zs->zh == NULL || atomic_load(&zs->expired);
+}
+
+uint64_t pos_store_zk_last_connected_ms(struct pos_store *st)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    if (atomic_load(&zs->state) == ZOO_CONNECTED_STATE)
+        return mono_ms();
+    return atomic_load(&zs->last_conn_ms);
+}
+
+int pos_store_zk_renew(struct pos_store *st, struct err *err)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    if (zs->zh)
+        zookeeper_close(zs->zh);
+    zs->zh = NULL;
+    zs->version = -1;
+    return connect_session(zs, err);
+}
+
+void pos_store_zk_set_owner(struct pos_store *st,
+                            const char *owner,
+                            uint64_t epoch,
+                            const char *running_path)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    free(zs->owner);
+    free(zs->running);
+    zs->owner = owner ? xstrdup(owner) : NULL;
+    zs->running = running_path ? xstrdup(running_path) : NULL;
+    zs->epoch = running_path ? epoch : 0;
+}
+
+int pos_store_zk_version(const struct pos_store *st)
+{
+    return ((const struct zk_store *)st)->version;
+}
+
+const struct pos_store_ops pos_store_zk_ops = {
+    .abi = POS_STORE_ABI,
+    .name = "zookeeper",
+    .open = zk_open,
+    .load = zk_load,
+    .save = zk_save,
+    .close = zk_close,
+};

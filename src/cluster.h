@@ -1,0 +1,52 @@
+/*
+ * cluster.h — cluster mode for one instance: the election of its owner among the daemons that
+ * share a ZooKeeper position store, and the fencing of an owner that lost its session
+ * (docs/cluster.md). Uses the session of the instance's ZooKeeper store (meta/zk.h).
+ *
+ * Threads: every function runs on the instance's thread, except cluster_fenced(), which any
+ * thread may call. While owner a small thread of its own renews the lease (see cluster.c).
+ */
+#ifndef SLUICE_CLUSTER_H
+#define SLUICE_CLUSTER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "pos_store.h"
+
+struct cluster;
+
+/* A cluster member for the instance whose ZooKeeper store is st (borrowed: st must outlive
+ * the cluster; close the store first, then cluster_free). node and admin (this daemon's name
+ * and admin address, written into the election node) are copied. */
+struct cluster *cluster_new(struct pos_store *st, const char *node, const char *admin);
+
+/* Frees cl (after cluster_release); NULL is a no-op. Does not touch ZooKeeper. */
+void cluster_free(struct cluster *cl);
+
+/* Joins the election and blocks until this daemon owns the instance (0), or *stop is set (1).
+ * Renews an expired session on the way (retrying, with the error logged once). On success the
+ * store is in owner mode (pos_store_zk_set_owner) and the lease thread runs. Returns a negative
+ * code with err filled only on errors that retrying cannot cure. */
+int cluster_acquire(struct cluster *cl, atomic_bool *stop, struct err *err);
+
+/* True when the owner must stop writing at once: the session expired, the owner's node is
+ * gone, or no answer from ZooKeeper confirmed the session for 2/3 of its timeout (the server
+ * expires it after the whole timeout, so the owner stops before a standby can start). False
+ * when not owner. Cheap (atomics and a clock read). */
+bool cluster_fenced(struct cluster *cl);
+
+/* Why cluster_fenced() said so, for the log; borrowed, valid until the next call. */
+const char *cluster_fence_reason(struct cluster *cl);
+
+/* Gives up ownership or candidacy: stops the lease thread, leaves owner mode, deletes this
+ * daemon's election node when the session still works. */
+void cluster_release(struct cluster *cl);
+
+/* The epoch of the current ownership (the election node's sequence number + 1), 0 when not owner.
+ */
+uint64_t cluster_epoch(const struct cluster *cl);
+
+#endif
