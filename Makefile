@@ -20,10 +20,11 @@ O         ?= 2
 BUILD  := build/$(if $(SANITIZER),$(SANITIZER),default)
 BIN    := bin
 
-PKG_CFLAGS := $(shell pkg-config --cflags libzstd zlib yaml-0.1 rdkafka 2>/dev/null) \
+PKG_CFLAGS := $(shell pkg-config --cflags libzstd zlib yaml-0.1 rdkafka libmicrohttpd 2>/dev/null) \
               $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libmariadb))
-PKG_LIBS   := $(shell pkg-config --libs libzstd zlib yaml-0.1 rdkafka 2>/dev/null || echo -lzstd -lz -lyaml -lrdkafka) \
-              $(shell pkg-config --libs libmariadb)
+PKG_LIBS   := $(shell pkg-config --libs libzstd zlib yaml-0.1 rdkafka libmicrohttpd 2>/dev/null || echo -lzstd -lz -lyaml -lrdkafka -lmicrohttpd) \
+              $(shell pkg-config --libs libmariadb) \
+              $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 
 WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wformat=2 \
         -Wpointer-arith -Wvla -Wimplicit-fallthrough -Wno-format-nonliteral
@@ -33,8 +34,8 @@ endif
 
 CFLAGS  ?= -O$(O) -g
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -MMD -MP $(WARN) \
-           -Isrc -Isrc/util $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS) -lm -lpthread
+           -Isrc -Isrc/util -Iinclude $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lzookeeper_mt -lm -lpthread
 
 ifeq ($(SANITIZER),address)
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -44,7 +45,8 @@ CFLAGS  += -fsanitize=thread
 LDFLAGS += -fsanitize=thread
 endif
 
-LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/util/*.c sinks/*.c meta/*.c))
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/util/*.c sinks/*.c meta/*.c)) \
+            src/client/sluice_client.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libsluice.a
 
@@ -55,8 +57,17 @@ SLUICE := $(BIN)/sluice$(if $(SANITIZER),-$(SANITIZER),)
 # A local Kafka (librdkafka's mock cluster) for the quick start, the tests and the benchmark.
 KAFKA_MOCK := $(BIN)/sluice-kafka-mock
 
+# libsluice, the client library (include/sluice_client.h): its own -fPIC objects of the client
+# and the frame codec only, as build/libsluice.a and build/libsluice.so (link with -lcrypto).
+CLIENT_SRCS := src/client/sluice_client.c src/protocol.c
+CLIENT_OBJS := $(CLIENT_SRCS:%.c=build/pic/%.o)
+CLIENT_LIBS := build/libsluice.a build/libsluice.so
+
 .PHONY: all test unit-tests bench fuzz clean style style-check
-all: $(SLUICE) $(KAFKA_MOCK)
+all: $(SLUICE) $(KAFKA_MOCK) $(CLIENT_LIBS)
+
+# The ZooKeeper client hides its synchronous API unless THREADED is defined (libzookeeper_mt).
+$(BUILD)/meta/zk.o $(BUILD)/src/cluster.o: CFLAGS += -DTHREADED
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -81,6 +92,29 @@ $(BUILD)/test/%: test/unit/%.c $(LIB)
 
 unit-tests: $(UNIT_BINS)
 
+
+.PHONY: client-lib examples
+client-lib: $(CLIENT_LIBS)
+
+build/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+build/libsluice.a: $(CLIENT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/libsluice.so: $(CLIENT_OBJS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libsluice.so.1 -o $@ $^ \
+	    $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+
+examples: build/examples/consume
+
+build/examples/consume: examples/consume.c build/libsluice.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< build/libsluice.a $(LDFLAGS) \
+	    $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+
 # The test runner takes the binaries it should use from the environment.
 test: $(SLUICE) $(KAFKA_MOCK) unit-tests
 	SLUICE=$(abspath $(SLUICE)) KAFKA_MOCK=$(abspath $(KAFKA_MOCK)) UNIT_DIR=$(abspath $(BUILD)/test) sh test/run.sh
@@ -104,8 +138,8 @@ clean:
 # ---- man page, install, .deb -------------------------------------------------------------
 # The man page is rendered by the binary itself from the help table in src/help.c, so
 # `sluice CMD --help` and sluice(1) cannot differ. Not installed: bin/sluice-kafka-mock (a
-# test double keeping messages in memory, not for production hosts) and a client library and
-# header (libsluice does not exist yet).
+# test double keeping messages in memory, not for production hosts). The client library,
+# its header and a pkg-config file go in with `make install-client` (LIBDIR, INCLUDEDIR).
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
@@ -136,6 +170,20 @@ install: $(BIN)/sluice build/sluice.1
 	    >$(DESTDIR)$(UNITDIR)/sluice.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/sluice.service
 
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+
+.PHONY: install-client
+install-client: $(CLIENT_LIBS)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	$(INSTALL) -m 644 build/libsluice.a $(DESTDIR)$(LIBDIR)/libsluice.a
+	$(INSTALL) -m 755 build/libsluice.so $(DESTDIR)$(LIBDIR)/libsluice.so.1
+	ln -sf libsluice.so.1 $(DESTDIR)$(LIBDIR)/libsluice.so
+	$(INSTALL) -m 644 include/sluice_client.h $(DESTDIR)$(INCLUDEDIR)/sluice_client.h
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: libsluice\nDescription: %s\nVersion: %s\nLibs: -L$${libdir} -lsluice\nLibs.private: -lcrypto\nRequires.private: libcrypto\nCflags: -I$${includedir}\n' \
+	    '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' 'client of the sluice daemon (get/ack/rollback)' \
+	    '$(VERSION)' >$(DESTDIR)$(LIBDIR)/pkgconfig/libsluice.pc
+
 # The package: `make install` into a staging tree with PREFIX=/usr, then the control file and
 # maintainer scripts of scripts/deb/ (Depends: the libraries bin/sluice links, see ldd).
 deb: $(BIN)/sluice build/sluice.1
@@ -149,4 +197,4 @@ deb: $(BIN)/sluice build/sluice.1
 	$(INSTALL) -m 755 scripts/deb/postinst scripts/deb/postrm build/deb/DEBIAN/
 	dpkg-deb --root-owner-group --build build/deb $(DEB)
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/src/main.d
+-include $(LIB_OBJS:.o=.d) $(BUILD)/src/main.d $(CLIENT_OBJS:.o=.d)

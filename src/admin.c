@@ -1,8 +1,10 @@
 /*
  * admin.c — the local HTTP admin endpoint (see admin.h).
  *
- * Thread: its own; it only reads instance status (under each instance's mutex). Stopping
- * writes to a pipe the thread polls together with the listening socket.
+ * Served by libmicrohttpd (its own polling thread, per-connection timeouts and a connection
+ * limit) on a socket bound here, so that bind errors are ours to word; handlers only read
+ * instance status (under each instance's mutex). admin_get() is the client `sluice status`
+ * uses.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <microhttpd.h>
+
 #include "admin.h"
 #include "log.h"
 #include "metrics.h"
@@ -26,8 +30,7 @@
 struct admin {
     int fd;
     int port;
-    int wake[2];
-    pthread_t thread;
+    struct MHD_Daemon *mhd;
     struct instance **instances;
     size_t n;
     time_t started;
@@ -48,105 +51,81 @@ int admin_parse_addr(const char *addr, char *host, size_t hostsz, int *port, str
     return 0;
 }
 
-static void respond(int fd, int code, const char *type, const char *body, size_t len)
+/* Renders the answer to GET path into sb; returns the HTTP status and sets *type. */
+static unsigned render(struct admin *a, const char *path, struct strbuf *sb, const char **type)
 {
-    char head[256];
-    int n = snprintf(head, sizeof(head),
-                     "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n",
-                     code,
-                     code == 200   ? "OK"
-                     : code == 404 ? "Not Found"
-                     : code == 503 ? "Service Unavailable"
-                                   : "Bad Request",
-                     type, len);
-    const char *parts[2] = {head, body};
-    size_t lens[2] = {(size_t)n, len};
-    for (int k = 0; k < 2; k++) {
-        size_t off = 0;
-        while (off < lens[k]) {
-            ssize_t w = send(fd, parts[k] + off, lens[k] - off, MSG_NOSIGNAL);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                return;
-            off += (size_t)w;
-        }
-    }
-}
-
-static void serve(struct admin *a, int fd)
-{
-    char req[2048];
-    size_t len = 0;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    /* Read until the end of the request line (headers are ignored). */
-    while (len < sizeof(req) - 1 && memchr(req, '\n', len) == NULL) {
-        if (poll(&p, 1, 2000) <= 0)
-            return;
-        ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-        if (r <= 0)
-            return;
-        len += (size_t)r;
-    }
-    req[len] = '\0';
-    char method[8] = "", path[256] = "";
-    if (sscanf(req, "%7s %255s", method, path) != 2 || strcmp(method, "GET") != 0) {
-        respond(fd, 400, "text/plain", "only GET is served\n", 19);
-        return;
-    }
-    struct strbuf sb = {0};
+    *type = "text/plain";
     if (strcmp(path, "/status") == 0) {
-        strbuf_appends(&sb, "{\"pid\":");
-        strbuf_append_u64(&sb, (uint64_t)getpid());
-        strbuf_appends(&sb, ",\"started\":");
-        strbuf_append_u64(&sb, (uint64_t)a->started);
-        strbuf_appends(&sb, ",\"instances\":[");
+        *type = "application/json";
+        strbuf_appends(sb, "{\"pid\":");
+        strbuf_append_u64(sb, (uint64_t)getpid());
+        strbuf_appends(sb, ",\"started\":");
+        strbuf_append_u64(sb, (uint64_t)a->started);
+        strbuf_appends(sb, ",\"instances\":[");
         for (size_t i = 0; i < a->n; i++) {
             if (i)
-                strbuf_appendc(&sb, ',');
-            instance_status_json(a->instances[i], &sb);
+                strbuf_appendc(sb, ',');
+            instance_status_json(a->instances[i], sb);
         }
-        strbuf_appends(&sb, "]}\n");
-        respond(fd, 200, "application/json", sb.buf, sb.len);
-    } else if (strcmp(path, "/status.txt") == 0) {
-        for (size_t i = 0; i < a->n; i++)
-            instance_status_text(a->instances[i], &sb);
-        if (a->n == 0)
-            strbuf_appends(&sb, "no instance\n");
-        respond(fd, 200, "text/plain", sb.buf, sb.len);
-    } else if (strcmp(path, "/health") == 0) {
-        bool ok = metrics_health(a->instances, a->n, &sb);
-        respond(fd, ok ? 200 : 503, "application/json", sb.buf, sb.len);
-    } else if (strcmp(path, "/metrics") == 0) {
-        metrics_render(a->instances, a->n, a->started, &sb);
-        respond(fd, 200, "text/plain; version=0.0.4; charset=utf-8", sb.buf, sb.len);
-    } else {
-        static const char msg[] = "unknown path: try /status, /status.txt, /health or /metrics\n";
-        respond(fd, 404, "text/plain", msg, sizeof(msg) - 1);
+        strbuf_appends(sb, "]}\n");
+        return 200;
     }
-    strbuf_free(&sb);
+    if (strcmp(path, "/status.txt") == 0) {
+        for (size_t i = 0; i < a->n; i++)
+            instance_status_text(a->instances[i], sb);
+        if (a->n == 0)
+            strbuf_appends(sb, "no instance\n");
+        return 200;
+    }
+    if (strcmp(path, "/health") == 0) {
+        *type = "application/json";
+        return metrics_health(a->instances, a->n, sb) ? 200 : 503;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        *type = "text/plain; version=0.0.4; charset=utf-8";
+        metrics_render(a->instances, a->n, a->started, sb);
+        return 200;
+    }
+    strbuf_appends(sb, "unknown path: try /status, /status.txt, /health or /metrics\n");
+    return 404;
 }
 
-static void *admin_thread(void *arg)
+/* libmicrohttpd's request handler (its threads): GET only, the body built at once. */
+static enum MHD_Result handle(void *cls,
+                              struct MHD_Connection *conn,
+                              const char *url,
+                              const char *method,
+                              const char *version,
+                              const char *upload_data,
+                              size_t *upload_data_size,
+                              void **req_cls)
 {
-    struct admin *a = arg;
-    struct pollfd p[2] = {{.fd = a->fd, .events = POLLIN}, {.fd = a->wake[0], .events = POLLIN}};
-    for (;;) {
-        int r = poll(p, 2, -1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 || p[1].revents)
-            break;
-        if (p[0].revents & POLLIN) {
-            int c = accept(a->fd, NULL, NULL);
-            if (c >= 0) {
-                serve(a, c);
-                close(c);
-            }
-        }
+    (void)version;
+    (void)upload_data;
+    (void)req_cls;
+    struct admin *a = cls;
+    struct strbuf sb = {0};
+    const char *type = "text/plain";
+    unsigned code;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        strbuf_appends(&sb, "only GET is served\n");
+        code = 405;
+    } else if (*upload_data_size != 0) {
+        *upload_data_size = 0;
+        strbuf_appends(&sb, "a GET has no body\n");
+        code = 400;
+    } else {
+        code = render(a, url, &sb, &type);
     }
-    return NULL;
+    struct MHD_Response *r = MHD_create_response_from_buffer(sb.len, sb.len ? sb.buf : (void *)"",
+                                                             MHD_RESPMEM_MUST_COPY);
+    strbuf_free(&sb);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result ret = MHD_queue_response(conn, code, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 struct admin *
@@ -192,8 +171,14 @@ admin_start(const char *listen_addr, struct instance **instances, size_t n, stru
     getsockname(fd, (struct sockaddr *)&ss, &sl);
     a->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                        : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    if (pipe(a->wake) != 0 || pthread_create(&a->thread, NULL, admin_thread, a) != 0) {
-        err_set(err, ERR_IO, "admin endpoint: could not start: %s", strerror(errno));
+    /* libmicrohttpd serves the socket bound above from its own thread, a slow client never
+     * holding up another (connection timeout 10 s, at most 64 at once). */
+    a->mhd =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, handle, a,
+                         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+    if (a->mhd == NULL) {
+        err_set(err, ERR_IO, "admin endpoint: libmicrohttpd could not serve \"%s\"", listen_addr);
         close(fd);
         free(a);
         return NULL;
@@ -210,12 +195,7 @@ void admin_stop(struct admin *a)
 {
     if (a == NULL)
         return;
-    ssize_t w = write(a->wake[1], "x", 1);
-    (void)w;
-    pthread_join(a->thread, NULL);
-    close(a->wake[0]);
-    close(a->wake[1]);
-    close(a->fd);
+    MHD_stop_daemon(a->mhd); /* closes the listening socket too */
     free(a);
 }
 

@@ -43,6 +43,7 @@ enum prop_type {
     PT_DROP_COLUMNS, /* map "db.table" -> list of columns */
     PT_STRMAP,       /* map of strings: struct config_kv *, count after it */
     PT_FACILITIES,   /* list of log facility names, case-insensitive: unsigned bit mask */
+    PT_USERS,        /* server.users: list of {name, password | password_file} */
 };
 
 /* Which struct a property's offset is in. */
@@ -66,8 +67,8 @@ struct cfg_prop {
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 /* The FAC tags of log lines (grep '#define FAC' and log_*("TAG")); add a new tag here so that
  * `log.debug` accepts it. Names are compared case-insensitively. */
-static const char *const log_facilities[] = {"BINLOG", "INST", "KAFKA", "MAIN",
-                                             "SCHEMA", "ALL",  NULL};
+static const char *const log_facilities[] = {"BINLOG", "INST",   "KAFKA", "MAIN",
+                                             "SCHEMA", "SERVER", "ALL",   NULL};
 static const char *const tls_modes[] = {"disabled",  "preferred",       "required",
                                         "verify_ca", "verify_identity", NULL};
 static const char *const stores[] = {"file", "zookeeper", NULL};
@@ -100,6 +101,23 @@ static const struct cfg_prop props[] = {
     {"admin", PT_SECTION, SC_CONFIG, 0, NONE0, NULL, NULL, 0, "Local HTTP admin endpoint."},
     {"admin.listen", PT_STR, G(admin.listen), NONE0, "127.0.0.1:11112", NULL, 0,
      "HOST:PORT the admin endpoint listens on; `sluice status` reads it."},
+    {"server", PT_SECTION, SC_CONFIG, 0, NONE0, NULL, NULL, 0,
+     "Client protocol server (docs/protocol.md): programs get, ack and roll back an instance's "
+     "changes over TCP (`sluice consume`, libsluice). Absent: no server."},
+    {"server.listen", PT_STR, G(server.listen), NONE0, NULL, NULL, REQUIRED,
+     "HOST:PORT the client protocol server listens on."},
+    {"server.users", PT_USERS, G(server.users), NONE0, NULL, NULL, REQUIRED,
+     "Users allowed to connect: a list of `{name: N, password: P}` or `{name: N, password_file: "
+     "F}` (first line of F). Authentication is challenge-response: no password on the wire."},
+    {"server.idle_timeout_ms", PT_U32, G(server.idle_timeout_ms), 100, 3600000, "60000", NULL, 0,
+     "A connection silent this long (no request, no GET waiting), or not logged in by then, is "
+     "closed with a TIMEOUT error."},
+    {"server.tls", PT_SECTION, SC_CONFIG, 0, NONE0, NULL, NULL, 0,
+     "TLS for client connections: not supported yet (refused at start-up when given)."},
+    {"server.tls.cert", PT_STR, G(server.tls_cert), NONE0, NULL, NULL, 0,
+     "PEM certificate file (not supported yet)."},
+    {"server.tls.key", PT_STR, G(server.tls_key), NONE0, NULL, NULL, 0,
+     "PEM private key file (not supported yet)."},
     {"data_dir", PT_STR, G(data_dir), NONE0, "./var", NULL, 0,
      "Directory for the daemon's own state (schema history, pid file)."},
     {"node", PT_SECTION, SC_CONFIG, 0, NONE0, NULL, NULL, 0, "This daemon's identity."},
@@ -219,6 +237,7 @@ struct loader {
     const char *path;
     yaml_document_t doc;
     struct err *err;
+    char nosink[300]; /* the first instance without sinks: an error unless server: is set */
 };
 
 static int line_of(const yaml_node_t *n)
@@ -567,6 +586,59 @@ static int load_strmap(struct loader *L, const yaml_node_t *v, struct keypath *k
     return 0;
 }
 
+/* server.users: a list of {name, password | password_file}; names unique. */
+static int load_users(struct loader *L, const yaml_node_t *v, struct keypath *kp, void *f)
+{
+    struct config_user **list = f;
+    size_t *n = (size_t *)((char *)f + sizeof(struct config_user *));
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(L, v, kp->s, kp->len, "expected a list of users, not %s", kind_of(v));
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        yaml_node_t *item = yaml_document_get_node(&L->doc, *it);
+        size_t old = keypath_push(kp, NULL, *n);
+        if (item->type != YAML_MAPPING_NODE)
+            return fail(L, item, kp->s, kp->len, "expected a map, not %s", kind_of(item));
+        *list = xrealloc(*list, (*n + 1) * sizeof(**list));
+        struct config_user *u = &(*list)[(*n)++];
+        memset(u, 0, sizeof(*u));
+        for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
+            yaml_node_t *val = yaml_document_get_node(&L->doc, p->value);
+            const char *key = scalar(k), *value = scalar(val);
+            char **field = NULL;
+            if (key && strcmp(key, "name") == 0)
+                field = &u->name;
+            else if (key && strcmp(key, "password") == 0)
+                field = &u->password;
+            else if (key && strcmp(key, "password_file") == 0)
+                field = &u->password_file;
+            size_t o2 = keypath_push(kp, key ? key : "?", 0);
+            if (field == NULL)
+                return fail(L, k, kp->s, kp->len, "unknown key");
+            if (*field)
+                return fail(L, k, kp->s, kp->len, "duplicate key");
+            if (value == NULL)
+                return fail(L, val, kp->s, kp->len, "expected a string, not %s",
+                            is_null(val) ? "null" : kind_of(val));
+            *field = xstrdup(value);
+            keypath_pop(kp, o2);
+        }
+        if (u->name == NULL || u->name[0] == '\0')
+            return fail(L, item, kp->s, kp->len, "name: missing (required)");
+        if ((u->password == NULL) == (u->password_file == NULL))
+            return fail(L, item, kp->s, kp->len, "give password or password_file (one of them)");
+        for (size_t i = 0; i + 1 < *n; i++)
+            if (strcmp((*list)[i].name, u->name) == 0)
+                return fail(L, item, kp->s, kp->len, "duplicate user \"%.40s\"", u->name);
+        keypath_pop(kp, old);
+    }
+    if (*n == 0)
+        return fail(L, v, kp->s, kp->len, "at least one user is needed");
+    return 0;
+}
+
 /* Reports the first REQUIRED key of scope sc (under tprefix) that was not seen: at the line of
  * its enclosing section when that was given, else at the line of map. */
 static int check_required(struct loader *L,
@@ -677,9 +749,10 @@ static int check_instance(struct loader *L,
                        "%s:%d: key \"%s.positions.servers\": missing (required with store "
                        "zookeeper)",
                        L->path, LINE("positions"), kp->s);
-    if (in->n_sinks == 0)
-        return err_set(L->err, ERR_CONFIG, "%s:%d: key \"%s.sinks\": at least one sink is needed",
-                       L->path, LINE("sinks"), kp->s);
+    if (in->n_sinks == 0 && L->nosink[0] == '\0')
+        snprintf(L->nosink, sizeof(L->nosink),
+                 "%s:%d: key \"%s.sinks\": at least one sink is needed", /* or server: */
+                 L->path, LINE("sinks"), kp->s);
 #undef LINE
     return 0;
 }
@@ -795,6 +868,9 @@ static int load_map(struct loader *L,
         case PT_FACILITIES:
             rc = load_facilities(L, v, kp, (unsigned *)field);
             break;
+        case PT_USERS:
+            rc = load_users(L, v, kp, field);
+            break;
         default: {
             const char *s = scalar(v);
             if (s == NULL)
@@ -830,6 +906,20 @@ static int load_doc(struct loader *L, struct config *cfg)
         rc = check_required(L, root, SC_CONFIG, "", &kp, seen);
     if (rc)
         return rc;
+    if (L->nosink[0] && cfg->server.listen == NULL)
+        return err_set(L->err, ERR_CONFIG, "%s", L->nosink);
+    if (cfg->server.listen) {
+        const char *sc = strrchr(cfg->server.listen, ':');
+        uint64_t sport;
+        if (sc == NULL || sc == cfg->server.listen || parse_u64(sc + 1, &sport) || sport > 65535)
+            return err_set(L->err, ERR_CONFIG, "%s:%d: key \"server.listen\": expected HOST:PORT",
+                           L->path, seen[prop_index("server.listen")]);
+        if (cfg->server.tls_cert || cfg->server.tls_key)
+            return err_set(L->err, ERR_CONFIG,
+                           "%s:%d: key \"server.tls\": TLS for client connections is not "
+                           "supported yet",
+                           L->path, seen[prop_index("server.tls")]);
+    }
     int iline = seen[prop_index("instances")];
     if (cfg->n_instances == 0)
         return err_set(L->err, ERR_CONFIG,
@@ -943,6 +1033,12 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->n_instances; i++)
         free_instance(&cfg->instances[i]);
     free(cfg->instances);
+    for (size_t i = 0; i < cfg->server.n_users; i++) {
+        free(cfg->server.users[i].name);
+        free(cfg->server.users[i].password);
+        free(cfg->server.users[i].password_file);
+    }
+    free(cfg->server.users);
     free_strings(SC_CONFIG, cfg);
     free(cfg->path);
     free(cfg);
@@ -1235,6 +1331,8 @@ static const char *type_name(const struct cfg_prop *p)
         return "map of strings";
     case PT_FACILITIES:
         return "list of facilities";
+    case PT_USERS:
+        return "list of users";
     }
     return "?";
 }

@@ -157,6 +157,13 @@ struct config_instance {
     size_t n_sinks;
 };
 
+/* A user of the client protocol server (server.users[]). */
+struct config_user {
+    char *name;
+    char *password;      /* NULL when not given; never printed */
+    char *password_file; /* NULL when not given; exactly one of the two is set */
+};
+
 struct config {
     char *path; /* the file it was loaded from, as given */
     struct {
@@ -169,6 +176,13 @@ struct config {
     struct {
         char *listen; /* "host:port" */
     } admin;
+    struct {
+        char *listen; /* "host:port"; NULL = no client protocol server */
+        struct config_user *users;
+        size_t n_users;
+        uint32_t idle_timeout_ms;
+        char *tls_cert, *tls_key; /* not supported yet: refused when given */
+    } server;
     char *data_dir;
     struct {
         char *name; /* NULL when not given */

@@ -24,12 +24,54 @@
 #include "instance.h"
 #include "fsutil.h"
 #include "lockfile.h"
+#include "server.h"
+#include "../sinks/hub.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "0.1.0"
 #endif
+
+/* Catching up: while an instance streams more than CATCHUP_LAG_S behind the server, one log
+ * line every CATCHUP_EVERY_S seconds says how far behind it is and how fast it reads, so a long
+ * catch-up (a restart after a day away, a reset by timestamp) shows progress on the terminal
+ * and in the log; one line says when it has caught up. */
+#define CATCHUP_LAG_S   60
+#define CATCHUP_EVERY_S 10
+
+struct catchup {
+    bool active;
+    time_t last;
+    uint64_t rows_at_last;
+};
+
+static void report_catchup(struct instance *in, struct catchup *cu)
+{
+    struct instance_metrics m;
+    instance_metrics(in, &m);
+    free(m.sinks);
+    time_t now = time(NULL);
+    bool behind = m.state == INSTANCE_STREAMING && m.lag_seconds > CATCHUP_LAG_S;
+    if (behind && !cu->active) {
+        cu->active = true;
+        cu->last = now;
+        cu->rows_at_last = m.rows;
+        log_info("MAIN", m.name, "catching up: %lld s behind the server", (long long)m.lag_seconds);
+    } else if (behind && now - cu->last >= CATCHUP_EVERY_S) {
+        double rate = (double)(m.rows - cu->rows_at_last) / (double)(now - cu->last);
+        log_info("MAIN", m.name,
+                 "catching up: %lld s behind the server, %.0f rows/s, at binlog file #%lld "
+                 "offset %llu",
+                 (long long)m.lag_seconds, rate, (long long)m.consumed_file_index,
+                 (unsigned long long)m.consumed_offset);
+        cu->last = now;
+        cu->rows_at_last = m.rows;
+    } else if (!behind && cu->active && m.state == INSTANCE_STREAMING) {
+        cu->active = false;
+        log_info("MAIN", m.name, "caught up (%lld s behind)", (long long)m.lag_seconds);
+    }
+}
 
 int daemon_run(const char *config_path, const char *admin_listen)
 {
@@ -72,6 +114,23 @@ int daemon_run(const char *config_path, const char *admin_listen)
         config_free(cfg);
         return 1;
     }
+    /* server: the client protocol server, fed by one hub per instance (created before the
+     * instances start: each opens its hub as a sink). */
+    struct server *srv = NULL;
+    for (size_t i = 0; cfg->server.listen && i < cfg->n_instances && err.code == 0; i++)
+        hub_create(cfg->instances[i].name, cfg->data_dir, &err);
+    if (cfg->server.listen && err.code == 0)
+        srv = server_start(cfg, &err);
+    if (cfg->server.listen && srv == NULL) {
+        fprintf(stderr, "sluice run: %s\n", err.msg);
+        admin_stop(adm);
+        hub_destroy_all();
+        for (size_t i = 0; i < cfg->n_instances; i++)
+            instance_free(ins[i]);
+        free(ins);
+        config_free(cfg);
+        return 1;
+    }
     log_info("MAIN", NULL, "sluice %s started (pid %ld): %zu instance(s), admin on %s (port %d)",
              SLUICE_VERSION, (long)getpid(), cfg->n_instances, listen_addr, admin_port(adm));
     int rc = 0;
@@ -84,11 +143,14 @@ int daemon_run(const char *config_path, const char *admin_listen)
         }
         started++;
     }
+    struct catchup *cu = xcalloc(started ? started : 1, sizeof(*cu));
     while (rc == 0) {
         struct timespec ts = {1, 0};
         int sig = sigtimedwait(&set, NULL, &ts);
-        for (size_t i = 0; i < started; i++)
+        for (size_t i = 0; i < started; i++) {
             instance_watchdog(ins[i]);
+            report_catchup(ins[i], &cu[i]);
+        }
         if (sig == SIGHUP) {
             log_reopen();
             log_info("MAIN", NULL, "SIGHUP: log and file sinks reopened");
@@ -99,13 +161,16 @@ int daemon_run(const char *config_path, const char *admin_listen)
             break;
         }
     }
+    free(cu);
     for (size_t i = 0; i < started; i++)
         instance_request_stop(ins[i]);
     for (size_t i = 0; i < started; i++)
         instance_join(ins[i]);
+    server_stop(srv); /* after the instances: no hub writes to its wake pipe any more */
     admin_stop(adm);
     for (size_t i = 0; i < cfg->n_instances; i++)
         instance_free(ins[i]);
+    hub_destroy_all(); /* after instance_free, which closes the hub sinks */
     free(ins);
     mysql_library_end();
     log_info("MAIN", NULL, "stopped");
@@ -117,66 +182,20 @@ int daemon_run(const char *config_path, const char *admin_listen)
 int daemon_status(const char *addr, int json)
 {
     struct err err = {0};
-    char host[256];
-    int port;
-    if (admin_parse_addr(addr, host, sizeof(host), &port, &err)) {
+    struct strbuf body = {0};
+    int code = 0;
+    if (admin_get(addr, json ? "/status" : "/status.txt", &code, &body, &err)) {
         fprintf(stderr, "sluice status: %s\n", err.msg);
-        return 2;
+        strbuf_free(&body);
+        return err.code == ERR_CONFIG ? 2 : 1;
     }
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    char ps[16];
-    snprintf(ps, sizeof(ps), "%d", port);
-    int gr = getaddrinfo(host, ps, &hints, &ai);
-    if (gr) {
-        fprintf(stderr, "sluice status: %s: %s\n", addr, gai_strerror(gr));
+    if (code != 200) {
+        fprintf(stderr, "sluice status: %s answered %d\n", addr, code);
+        strbuf_free(&body);
         return 1;
     }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        fprintf(stderr,
-                "sluice status: no sluice daemon answers at %s: %s (is `sluice run` running? "
-                "give its admin.listen with --admin HOST:PORT or --config FILE)\n",
-                addr, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(ai);
-        return 1;
-    }
-    freeaddrinfo(ai);
-    char req[128];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", json ? "/status" : "/status.txt");
-    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        fprintf(stderr, "sluice status: could not send to %s: %s\n", addr, strerror(errno));
-        close(fd);
-        return 1;
-    }
-    struct strbuf sb = {0};
-    char buf[4096];
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 5000) <= 0) {
-            fprintf(stderr, "sluice status: %s did not answer within 5 s\n", addr);
-            close(fd);
-            strbuf_free(&sb);
-            return 1;
-        }
-        ssize_t r = recv(fd, buf, sizeof(buf), 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        strbuf_append(&sb, buf, (size_t)r);
-    }
-    close(fd);
-    const char *body = sb.buf ? strstr(sb.buf, "\r\n\r\n") : NULL;
-    if (body == NULL || strncmp(sb.buf, "HTTP/1.0 200", 12) != 0) {
-        fprintf(stderr, "sluice status: unexpected answer from %s\n", addr);
-        strbuf_free(&sb);
-        return 1;
-    }
-    fputs(body + 4, stdout);
-    strbuf_free(&sb);
+    if (body.len)
+        fwrite(body.buf, 1, body.len, stdout);
+    strbuf_free(&body);
     return 0;
 }

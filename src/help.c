@@ -48,7 +48,8 @@ static const struct help_cmd cmds[] = {
      "sluice status [--admin HOST:PORT | --config FILE] [--json | --metrics | --health]",
      "show each instance's state, positions and lag from a running daemon",
      "Asks a running daemon's admin endpoint for each instance's state (starting, streaming, "
-     "reconnecting, stalled, failed, stopped), reason, positions, lag and counters, and prints a "
+     "reconnecting, stalled, failed, stopped, standby), reason, positions, lag and counters, and "
+     "prints a "
      "table. Exit 1 when the daemon cannot be reached.",
      {{"--admin HOST:PORT", "The admin endpoint (default 127.0.0.1:11112)."},
       {"--config FILE", "Take the endpoint from this configuration's admin.listen."},
@@ -56,6 +57,28 @@ static const struct help_cmd cmds[] = {
       {"--metrics", "Print the daemon's Prometheus metrics (GET /metrics)."},
       {"--health", "Print the daemon's health (GET /health) and exit 0 when every instance is "
                    "streaming, 1 otherwise."},
+      {NULL, NULL}}},
+    {"consume",
+     "sluice consume --server HOST:PORT --user U --password-file F --instance NAME\n"
+     "               --client-id ID [--batch N] [--count N] [--filter RE] [--timeout-ms N]",
+     "print an instance's changes from a running daemon's client server, acking them",
+     "Connects to the client protocol server of a running daemon (server.listen, see "
+     "docs/protocol.md), logs in by challenge-response, subscribes to the instance as the client "
+     "id and prints each change as one json line, acking each batch once it is written and "
+     "flushed. The daemon keeps the client id's cursor: a later run resumes after the last acked "
+     "batch, and what was printed but not acked is printed again. A lost connection is retried "
+     "every second. Stops after --count changes, or at SIGINT/SIGTERM (exit 0); exit 1 on a "
+     "login or server error, 2 on bad usage.",
+     {{"--server HOST:PORT", "The daemon's server.listen address."},
+      {"--user U", "A user of server.users."},
+      {"--password-file F", "The file whose first line is the user's password."},
+      {"--instance NAME", "The instance to consume."},
+      {"--client-id ID", "The client id whose cursor is used (letters, digits, '.', '_', '-')."},
+      {"--batch N", "At most N changes per get (default 1000)."},
+      {"--count N", "Stop after N changes (default: run until a signal)."},
+      {"--filter RE", "Only changes of tables whose db.table matches this POSIX extended regex "
+                      "(whole name)."},
+      {"--timeout-ms N", "How long a get waits for changes (default 1000)."},
       {NULL, NULL}}},
     {"position",
      "sluice position show --config FILE [--instance NAME] [--json]\n"

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "binlog_conn.h"
+#include "cluster.h"
 #include "binlog_event.h"
 #include "bytes.h"
 #include "decoder.h"
@@ -49,6 +50,7 @@
 #include "stream_pos.h"
 #include "table_map.h"
 #include "xmalloc.h"
+#include "../sinks/hub.h"
 
 #define FAC "INST"
 
@@ -120,6 +122,7 @@ struct instance {
     /* Thread-private. */
     int lock_fd;
     struct pos_store *store;
+    struct cluster *cluster; /* cluster mode (store zookeeper): election and fencing */
     struct pos_store_record rec;
     bool have_rec;
     struct sink_slot *slots;
@@ -205,6 +208,8 @@ const char *instance_state_name(enum instance_state s)
         return "failed";
     case INSTANCE_STOPPED:
         return "stopped";
+    case INSTANCE_STANDBY:
+        return "standby";
     }
     return "unknown";
 }
@@ -260,6 +265,16 @@ static void publish(struct instance *in)
     in->st_inflight = inflight_total(in);
     in->st_schema_versions = in->schema ? schema_version(in->schema) : 0;
     pthread_mutex_unlock(&in->mu);
+}
+
+/* Cluster mode: before anything goes out (sink append, batch, position save), the owner checks
+ * its lease; a fenced owner writes nothing more (ERR_POS_STALE, then run() steps down). */
+static int check_fence(struct instance *in, struct err *err)
+{
+    if (in->cluster == NULL || !cluster_fenced(in->cluster))
+        return 0;
+    return err_set(err, ERR_POS_STALE, "fenced: lost the ZooKeeper session (%s)",
+                   cluster_fence_reason(in->cluster));
 }
 
 /* ---- sinks and acknowledgements ----------------------------------------------------------- */
@@ -331,6 +346,8 @@ static int close_batch(struct instance *in, struct err *err)
     in->batch_changes = 0;
     in->batch_rows = 0;
     in->batch_commit = false;
+    if (check_fence(in, err))
+        return err->code;
     for (size_t i = 0; i < in->nslots; i++) {
         int rc = sink_write_batch(in->slots[i].sink, id, err);
         if (rc) {
@@ -379,6 +396,8 @@ static int save_positions(struct instance *in, bool force, struct err *err)
     in->rec.server_id = in->server_id;
     snprintf(in->rec.server_version, sizeof(in->rec.server_version), "%s", in->server_version);
     in->rec.schema_version = in->consumed_schema;
+    if (check_fence(in, err))
+        return err->code;
     int rc = pos_store_save(in->store, &in->rec, err);
     if (rc)
         return rc;
@@ -510,6 +529,8 @@ static struct change_image drop_cols(struct instance *in,
 
 static int append_all(struct instance *in, const struct change *c)
 {
+    if (check_fence(in, &in->fail))
+        return in->fail.code;
     for (size_t i = 0; i < in->nslots; i++) {
         int rc = sink_append(in->slots[i].sink, c, &in->fail);
         if (rc) {
@@ -771,18 +792,40 @@ static void conn_opts(struct instance *in, struct binlog_conn_opts *o, const cha
     o->opaque = in;
 }
 
+static bool sleep_or_stop(struct instance *in, uint64_t ms);
+
+/* Opens the store (once) and loads the positions. Cluster mode: first waits in `standby`
+ * until this daemon owns the instance (returns 1 when stopped meanwhile), then claims the
+ * record by writing it back stamped with its epoch, so that any older owner's write fails. */
 static int open_store(struct instance *in, struct err *err)
 {
     const struct config_instance *ic = in->ic;
     if (ic->positions.store == CONFIG_STORE_FILE && fs_mkdirs(ic->positions.dir, err))
         return ERR_POS_STORE;
-    in->store = pos_store_open_config(ic, err);
+    /* Cluster mode: ZooKeeper unreachable at start is waited out (in standby, saying why). */
+    while (in->store == NULL && (in->store = pos_store_open_config(ic, err)) == NULL &&
+           ic->positions.store == CONFIG_STORE_ZOOKEEPER && err->code == ERR_POS_STORE) {
+        set_state(in, INSTANCE_STANDBY, err->msg);
+        if (sleep_or_stop(in, 2000))
+            return 1;
+        err_clear(err);
+    }
     if (in->store == NULL)
         return ERR_POS_STORE;
+    if (ic->positions.store == CONFIG_STORE_ZOOKEEPER) {
+        if (in->cluster == NULL)
+            in->cluster = cluster_new(in->store, in->cfg->node.name, in->cfg->admin.listen);
+        set_state(in, INSTANCE_STANDBY, "waiting to own the instance");
+        int arc = cluster_acquire(in->cluster, &in->stop, err);
+        if (arc)
+            return arc;
+    }
     int rc = pos_store_load(in->store, &in->rec, err);
     if (rc < 0)
         return rc;
     in->have_rec = rc == POS_STORE_LOADED;
+    if (in->cluster && in->have_rec && (rc = pos_store_save(in->store, &in->rec, err)) != 0)
+        return rc;
     if (in->have_rec) {
         position_copy(&in->consumed, &in->rec.consumed);
         position_copy(&in->committed, &in->rec.consumed);
@@ -793,13 +836,17 @@ static int open_store(struct instance *in, struct err *err)
 
 static int open_sinks(struct instance *in, struct err *err)
 {
-    in->nslots = in->ic->n_sinks;
-    in->slots = xcalloc(in->nslots, sizeof(*in->slots));
+    /* With `server:` configured the instance also feeds its client hub (sinks/hub.c), last. */
+    static const struct config_sink hub_cfg = {.format = CONFIG_FORMAT_JSON};
+    bool hub = hub_find(in->ic->name) != NULL;
+    in->nslots = in->ic->n_sinks + (hub ? 1 : 0);
+    in->slots = xcalloc(in->nslots ? in->nslots : 1, sizeof(*in->slots));
     for (size_t i = 0; i < in->nslots; i++) {
         in->slots[i].in = in;
-        struct sink_conf sc = {in->ic->name, &in->ic->sinks[i], on_ack, &in->slots[i],
-                               (size_t)in->ic->budget_mb << 20};
-        in->slots[i].sink = sink_open(&sc, err);
+        bool is_hub = i == in->ic->n_sinks;
+        struct sink_conf sc = {in->ic->name, is_hub ? &hub_cfg : &in->ic->sinks[i], on_ack,
+                               &in->slots[i], (size_t)in->ic->budget_mb << 20};
+        in->slots[i].sink = is_hub ? sink_find("hub")->open(&sc, err) : sink_open(&sc, err);
         if (in->slots[i].sink == NULL)
             return ERR_SINK;
     }
@@ -820,7 +867,19 @@ static int open_schema(struct instance *in, const char *password, struct err *er
     in->schema = schema_open(dir, &sc, err);
     if (in->schema == NULL)
         return ERR_SCHEMA;
-    return schema_load(in->schema, in->have_rec ? in->rec.schema_version : 0, err);
+    uint64_t v = in->have_rec ? in->rec.schema_version : 0;
+    int rc = schema_load(in->schema, v, err);
+    if (rc && in->cluster && v) {
+        /* Cluster mode: the schema history is still kept per daemon (docs/cluster.md), so a
+         * new owner may not hold the version another daemon stored. */
+        log_warn(FAC, in->ic->name,
+                 "%s: schema history is per daemon in cluster mode; starting from the source's "
+                 "current schema",
+                 err->msg);
+        err_clear(err);
+        rc = schema_load(in->schema, 0, err);
+    }
+    return rc;
 }
 
 static void schema_warn(const char *msg, void *opaque)
@@ -1229,6 +1288,45 @@ static bool retriable(const struct err *err)
     return err->retriable || err->code == ERR_SCHEMA_SOURCE;
 }
 
+/* Cluster mode: a fenced owner (or one whose position write was refused) stops everything it
+ * runs without writing anything more, and gives up the instance; run() then stands again. What
+ * the sinks had not acknowledged is dropped: the new owner sends it again from the stored
+ * position. */
+static void step_down(struct instance *in, const struct err *why)
+{
+    log_error(FAC, in->ic->name, "%s; stepping down", why->msg);
+    close_conn(in);
+    pthread_mutex_lock(&in->mu);
+    in->st_nslots = 0;
+    pthread_mutex_unlock(&in->mu);
+    for (size_t i = 0; i < in->nslots; i++)
+        sink_close(in->slots[i].sink);
+    free(in->slots);
+    in->slots = NULL;
+    in->nslots = 0;
+    for (size_t i = 0; i < in->npend; i++)
+        position_free(&in->pend[i].pos);
+    in->npend = 0;
+    in->next_batch = 1;
+    in->inflight = in->batch_cost = in->batch_changes = 0;
+    in->batch_rows = 0;
+    in->batch_commit = in->in_txn = in->xa_group = in->dirty = in->sink_stalled = false;
+    for (size_t i = 0; i < in->nxa; i++)
+        position_free(&in->xa[i].before);
+    in->nxa = 0;
+    decoder_free(in->dec);
+    in->dec = NULL;
+    schema_free(in->schema);
+    in->schema = NULL;
+    position_free(&in->committed);
+    position_free(&in->consumed);
+    pos_store_record_free(&in->rec);
+    in->have_rec = false;
+    in->identity_changed = false;
+    cluster_release(in->cluster);
+    set_state(in, INSTANCE_STANDBY, why->msg);
+}
+
 static void *run(void *arg)
 {
     struct instance *in = arg;
@@ -1244,13 +1342,24 @@ static void *run(void *arg)
     if (password == NULL)
         goto failed;
     in->password = password;
-    if (open_store(in, &err) || open_sinks(in, &err) || open_schema(in, password, &err))
+    uint64_t backoff;
+    bool first;
+again:
+    switch (open_store(in, &err)) {
+    case 0:
+        break;
+    case 1:
+        goto stopped; /* stopped while standing by */
+    default:
+        goto failed;
+    }
+    if (open_sinks(in, &err) || open_schema(in, password, &err))
         goto failed;
     schema_set_warn(in->schema, schema_warn, in);
     publish(in);
 
-    uint64_t backoff = BACKOFF_MIN_MS;
-    bool first = true;
+    backoff = BACKOFF_MIN_MS;
+    first = true;
     while (!atomic_load(&in->stop)) {
         err_clear(&in->fail);
         int rc = connect_source(in, password, first, &in->fail);
@@ -1273,6 +1382,10 @@ static void *run(void *arg)
             close_conn(in);
             if (rc == 0)
                 break; /* stop asked */
+            if (in->cluster && in->fail.code == ERR_POS_STALE) {
+                step_down(in, &in->fail);
+                goto again;
+            }
             if (atomic_exchange(&in->watchdog_fired, false)) {
                 err_set(&in->fail, ERR_BINLOG_STREAM,
                         "no event for %u ms and heartbeats are off (source.heartbeat_ms 0)",
@@ -1282,6 +1395,10 @@ static void *run(void *arg)
             /* What was read went to the sinks: hand it over before reconnecting. */
             struct err e2 = {0};
             if (close_batch(in, &e2) || poll_sinks(in, 0, &e2)) {
+                if (in->cluster && e2.code == ERR_POS_STALE) {
+                    step_down(in, &e2);
+                    goto again;
+                }
                 err = e2;
                 goto failed;
             }
@@ -1315,6 +1432,7 @@ static void *run(void *arg)
             set_state(in, INSTANCE_RECONNECTING, why);
     }
     drain(in, true);
+stopped:
     set_state(in, INSTANCE_STOPPED, NULL);
     goto done;
 
@@ -1326,6 +1444,8 @@ failed:
     while (!atomic_load(&in->stop))
         sleep_or_stop(in, 1000);
 done:
+    if (in->cluster)
+        cluster_release(in->cluster); /* a standby takes over at once */
     metrics_probe_free(in->probe);
     in->probe = NULL;
     in->password = NULL;
@@ -1437,7 +1557,8 @@ void instance_free(struct instance *in)
     binlog_conn_close(in->conn);
     stream_pos_free(&in->sp);
     schema_free(in->schema);
-    pos_store_close(in->store);
+    pos_store_close(in->store); /* before the cluster: its watches point to it */
+    cluster_free(in->cluster);
     pos_store_record_free(&in->rec);
     lockfile_release(in->lock_fd);
     position_free(&in->st_parsed);
@@ -1572,7 +1693,7 @@ void instance_metrics(struct instance *in, struct instance_metrics *m)
         m->sinks = xcalloc(m->nsinks, sizeof(*m->sinks));
     for (size_t i = 0; i < m->nsinks; i++) {
         snprintf(m->sinks[i].label, sizeof(m->sinks[i].label), "%zu:%s", i,
-                 config_sink_type_name(in->ic->sinks[i].type));
+                 i < in->ic->n_sinks ? config_sink_type_name(in->ic->sinks[i].type) : "hub");
         m->sinks[i].delivered = atomic_load(&in->slots[i].delivered);
         m->sinks[i].errors = atomic_load(&in->slots[i].errors);
     }

@@ -11,6 +11,8 @@
  *   failed        stopped on an error that needs an operator (message in `why`); positions are
  *                 held at the last acknowledged transaction
  *   stopped       after a clean stop (SIGTERM/SIGINT)
+ *   standby       cluster mode: another daemon owns the instance; this one waits its turn
+ *                 without parsing (and returns here after being fenced)
  *
  * Threads: instance_start() creates the instance's thread; every other function may be called
  * from the main thread while it runs (they take the instance's mutex or set atomic flags).
@@ -32,6 +34,7 @@ enum instance_state {
     INSTANCE_STALLED,
     INSTANCE_FAILED,
     INSTANCE_STOPPED,
+    INSTANCE_STANDBY,
 };
 
 struct instance;

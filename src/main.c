@@ -45,6 +45,7 @@
 #include "../sinks/kafka.h"
 #include "cmd_position.h"
 #include "cmd_check.h"
+#include "cmd_consume.h"
 #include "admin.h"
 #include "daemon.h"
 #include "strbuf.h"
@@ -735,6 +736,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "status") == 0)
         return cmd_status(argc - 2, argv + 2);
+    if (strcmp(cmd, "consume") == 0)
+        return cmd_consume(argc - 2, argv + 2);
     if (strcmp(cmd, "position") == 0)
         return cmd_position(argc - 1, argv + 1);
     if (strcmp(cmd, "config-doc") == 0)

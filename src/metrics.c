@@ -95,9 +95,9 @@ void metrics_render(struct instance **instances, size_t n, time_t started, struc
 
     family(out, "sluice_instance_state", "gauge",
            "1 for the instance's current state, 0 for the others.");
-    static const enum instance_state states[] = {INSTANCE_STARTING,     INSTANCE_STREAMING,
-                                                 INSTANCE_RECONNECTING, INSTANCE_STALLED,
-                                                 INSTANCE_FAILED,       INSTANCE_STOPPED};
+    static const enum instance_state states[] = {
+        INSTANCE_STARTING, INSTANCE_STREAMING, INSTANCE_RECONNECTING, INSTANCE_STALLED,
+        INSTANCE_FAILED,   INSTANCE_STOPPED,   INSTANCE_STANDBY};
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
             sample_start(out, "sluice_instance_state", &ms[i]);
@@ -189,7 +189,8 @@ bool metrics_health(struct instance **instances, size_t n, struct strbuf *out)
         struct instance_metrics m;
         instance_metrics(instances[i], &m);
         free(m.sinks);
-        ok = ok && m.state == INSTANCE_STREAMING;
+        /* A standby (cluster mode: another daemon owns it) is where it should be. */
+        ok = ok && (m.state == INSTANCE_STREAMING || m.state == INSTANCE_STANDBY);
         strbuf_appends(out, i ? ",{\"name\":" : "{\"name\":");
         strbuf_append_json_str(out, m.name, strlen(m.name));
         strbuf_printf(out, ",\"state\":\"%s\",\"why\":", instance_state_name(m.state));

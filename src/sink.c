@@ -21,13 +21,16 @@
 #include "sink.h"
 #include "xmalloc.h"
 #include "../sinks/file.h"
+#include "../sinks/hub.h"
 #include "../sinks/kafka.h"
 #include "../sinks/stdout.h"
 
+/* The hub is last and no config `type:` names it: the instance adds it when server: is set. */
 static const struct sink_ops *const sinks[] = {
     &sink_file_ops,
     &sink_stdout_ops,
     &sink_kafka_ops,
+    &sink_hub_ops,
 };
 
 #define NSINKS (sizeof(sinks) / sizeof(sinks[0]))
