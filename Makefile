@@ -139,7 +139,7 @@ clean:
 # The man page is rendered by the binary itself from the help table in src/help.c, so
 # `sluice CMD --help` and sluice(1) cannot differ. Not installed: bin/sluice-kafka-mock (a
 # test double keeping messages in memory, not for production hosts). The client library,
-# its header and a pkg-config file go in with `make install-client` (LIBDIR, INCLUDEDIR).
+# its header and a pkg-config file go in too (`make install-client` alone: LIBDIR, INCLUDEDIR).
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
@@ -158,7 +158,7 @@ build/sluice.1: $(BIN)/sluice
 	@mkdir -p build
 	$(BIN)/sluice help --man >$@.tmp && mv $@.tmp $@
 
-install: $(BIN)/sluice build/sluice.1
+install: $(BIN)/sluice build/sluice.1 install-client
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
 	    $(DESTDIR)$(UNITDIR)
 	$(INSTALL) -m 755 $(BIN)/sluice $(DESTDIR)$(BINDIR)/sluice

@@ -96,6 +96,12 @@ if wait_state streaming 20; then
 else
     not_ok "it stands again, owns again and streams" "$STATUS" "$(log_head "$LOG")"
 fi
+# The state may still read `streaming` just before the step-down: wait for the re-election.
+_end=$(($(date +%s) + 15))
+while [ "$(grep -c 'owner: node-a is the lowest' "$LOG")" -lt 2 ] && [ "$(date +%s)" -lt "$_end" ]; do
+    sleep 0.2
+done
+wait_state streaming 20 || true
 check "owner again with a greater epoch" sh -c "[ \$(grep -c 'owner: node-a is the lowest' '$LOG') -ge 2 ]"
 
 set -- $(master_pos)
