@@ -63,7 +63,7 @@ void format_render_row_key(const struct change *c, struct strbuf *out)
     strbuf_appendc(out, '}');
 }
 
-static bool json_key(const struct change *c, struct strbuf *out)
+bool format_render_pk(const struct change *c, format_value_fn value, struct strbuf *out)
 {
     const struct table_map *tm = c->tmap;
     if (tm == NULL || tm->npk == 0)
@@ -85,10 +85,18 @@ static bool json_key(const struct change *c, struct strbuf *out)
         }
         if (k)
             strbuf_appendc(out, ',');
-        append_col(c, col, out);
+        strbuf_append(out, tm->cols[idx].json_key, tm->cols[idx].json_key_len);
+        value(&tm->cols[idx], c->text + col->off, col->len, out);
     }
     strbuf_appendc(out, '}');
     return true;
+}
+
+/* The `json` format's values are row.c's text as it is. */
+static void json_value(const struct table_map_col *tc, const char *v, size_t n, struct strbuf *out)
+{
+    (void)tc;
+    strbuf_append(out, v, n);
 }
 
 bool format_render_key(enum config_format f, const struct change *c, struct strbuf *out)
@@ -103,5 +111,5 @@ bool format_render_key(enum config_format f, const struct change *c, struct strb
     case CONFIG_FORMAT_JSON:
         break;
     }
-    return json_key(c, out);
+    return format_render_pk(c, json_value, out);
 }

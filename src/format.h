@@ -18,6 +18,8 @@
 #include "err.h"
 #include "strbuf.h"
 
+struct table_map_col;
+
 /* What a format may need besides the change itself. */
 struct format_ctx {
     const char *instance; /* instance name (Debezium source.name, the topic prefix) */
@@ -37,6 +39,17 @@ int format_render(enum config_format f,
  * appends nothing when the table has no primary key known, or a key column is absent from
  * the image; the caller then falls back to its keyless policy. */
 bool format_render_key(enum config_format f, const struct change *c, struct strbuf *out);
+
+/* Appends one column value (row.c's JSON text v[0..n)) in a format's own mapping. */
+typedef void (*format_value_fn)(const struct table_map_col *tc,
+                                const char *v,
+                                size_t n,
+                                struct strbuf *out);
+
+/* For the formats: appends {"pk1":v1,...} over the primary-key columns of row change c (the
+ * before image for deletes, else the after image), each value through value. Returns false and
+ * appends nothing when the table has no known primary key or a key column is absent. */
+bool format_render_pk(const struct change *c, format_value_fn value, struct strbuf *out);
 
 /* Appends the whole identifying image of row change c (the before image for deletes, else the
  * after image) as a `json`-format object: the key of a row without a primary key. */

@@ -1401,31 +1401,13 @@ void format_canal_render(const struct change *c, const struct format_ctx *ctx, s
         render_statement(c, ctx, out);
 }
 
+/* append_value with format_render_pk's argument order. */
+static void key_value(const struct table_map_col *tc, const char *v, size_t n, struct strbuf *out)
+{
+    append_value(out, tc, v, (uint32_t)n);
+}
+
 bool format_canal_key(const struct change *c, struct strbuf *out)
 {
-    const struct table_map *tm = c->tmap;
-    if (tm == NULL || tm->npk == 0)
-        return false;
-    const struct change_image *img = c->kind == CHANGE_DELETE ? &c->before : &c->after;
-    size_t mark = out->len;
-    strbuf_appendc(out, '{');
-    for (uint32_t k = 0; k < tm->npk; k++) {
-        uint32_t idx = tm->pk[k];
-        const struct change_col *col = NULL;
-        for (uint32_t i = 0; i < img->ncols; i++)
-            if (img->cols[i].index == idx) {
-                col = &img->cols[i];
-                break;
-            }
-        if (col == NULL || idx >= tm->ncols) {
-            strbuf_truncate(out, mark);
-            return false;
-        }
-        if (k)
-            strbuf_appendc(out, ',');
-        strbuf_append(out, tm->cols[idx].json_key, tm->cols[idx].json_key_len);
-        append_value(out, &tm->cols[idx], c->text + col->off, col->len);
-    }
-    strbuf_appendc(out, '}');
-    return true;
+    return format_render_pk(c, key_value, out);
 }
