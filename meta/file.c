@@ -115,23 +115,6 @@ static void file_close(struct pos_store *st)
 
 /* ---- save ---- */
 
-static bool has_control(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
-static void put_position(struct strbuf *sb, const char *name, const struct position *p)
-{
-    strbuf_printf(sb, "%s.file=%s\n%s.offset=", name, p->file, name);
-    strbuf_append_u64(sb, p->offset);
-    strbuf_printf(sb, "\n%s.gtid=", name);
-    position_gtid_format(&p->gtid, sb);
-    strbuf_printf(sb, "\n%s.ts=%u\n", name, p->ts);
-}
-
 static int file_save(struct pos_store *st, const struct pos_store_record *rec, struct err *err)
 {
     struct file_store *fs = (struct file_store *)st;
@@ -139,21 +122,15 @@ static int file_save(struct pos_store *st, const struct pos_store_record *rec, s
     int fd = -1, r = 0;
     bool tmp_made = false;
 
-    if (has_control(rec->parsed.file) || has_control(rec->consumed.file) ||
-        has_control(rec->server_uuid) || has_control(rec->server_version)) {
-        r = err_set(err, ERR_POS_STORE,
-                    "position record for \"%s\": control character in a file name or the server "
-                    "identity",
-                    st->instance);
+    if ((r = pos_store_record_check_text(rec, st->instance, err)) != 0)
         goto out;
-    }
     strbuf_printf(&sb, MAGIC "\nversion=%d\ninstance=%s\nserver_uuid=%s\nserver_id=%u\n", VERSION,
                   st->instance, rec->server_uuid, rec->server_id);
     strbuf_printf(&sb, "server_version=%s\nschema_version=", rec->server_version);
     strbuf_append_u64(&sb, rec->schema_version);
     strbuf_appendc(&sb, '\n');
-    put_position(&sb, "parsed", &rec->parsed);
-    put_position(&sb, "consumed", &rec->consumed);
+    pos_store_put_position(&sb, "parsed", &rec->parsed);
+    pos_store_put_position(&sb, "consumed", &rec->consumed);
     strbuf_printf(&sb, "crc32c=%08x\n", crc32c(0, sb.buf, sb.len));
 
     fd = open(fs->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -236,23 +213,6 @@ static int read_file(const struct file_store *fs, struct strbuf *sb, struct err 
     return r;
 }
 
-static bool parse_u64(const char *s, uint64_t max, uint64_t *v)
-{
-    uint64_t x = 0;
-    if (*s == '\0')
-        return false;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        unsigned d = (unsigned)(*s - '0');
-        if (x > (max - d) / 10)
-            return false;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return true;
-}
-
 enum key_id {
     K_VERSION,
     K_INSTANCE,
@@ -290,7 +250,7 @@ static int apply(const struct file_store *fs,
     struct position *p = k >= K_C_FILE ? &rec->consumed : &rec->parsed;
     switch (k) {
     case K_VERSION:
-        if (!parse_u64(v, UINT32_MAX, &n) || n != VERSION) {
+        if (!pos_store_parse_u64(v, UINT32_MAX, &n) || n != VERSION) {
             snprintf(what, sizeof(what), "format version \"%.40s\" (this sluice reads %d)", v,
                      VERSION);
             return corrupt(err, fs, what);
@@ -308,7 +268,7 @@ static int apply(const struct file_store *fs,
         strcpy(rec->server_uuid, v);
         return 0;
     case K_SERVER_ID:
-        if (!parse_u64(v, UINT32_MAX, &n))
+        if (!pos_store_parse_u64(v, UINT32_MAX, &n))
             break;
         rec->server_id = (uint32_t)n;
         return 0;
@@ -318,7 +278,7 @@ static int apply(const struct file_store *fs,
         strcpy(rec->server_version, v);
         return 0;
     case K_SCHEMA_VERSION:
-        if (!parse_u64(v, UINT64_MAX, &rec->schema_version))
+        if (!pos_store_parse_u64(v, UINT64_MAX, &rec->schema_version))
             break;
         return 0;
     case K_P_FILE:
@@ -328,7 +288,7 @@ static int apply(const struct file_store *fs,
         return 0;
     case K_P_OFFSET:
     case K_C_OFFSET:
-        if (!parse_u64(v, UINT64_MAX, &p->offset))
+        if (!pos_store_parse_u64(v, UINT64_MAX, &p->offset))
             break;
         return 0;
     case K_P_GTID:
@@ -340,7 +300,7 @@ static int apply(const struct file_store *fs,
         return 0;
     case K_P_TS:
     case K_C_TS:
-        if (!parse_u64(v, UINT32_MAX, &n))
+        if (!pos_store_parse_u64(v, UINT32_MAX, &n))
             break;
         p->ts = (uint32_t)n;
         return 0;

@@ -220,23 +220,6 @@ static struct pos_store *zk_open(const struct pos_store_conf *conf, struct err *
 
 /* ---- record text ---- */
 
-static bool has_control(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
-static void put_position(struct strbuf *sb, const char *name, const struct position *p)
-{
-    strbuf_printf(sb, "%s.file=%s\n%s.offset=", name, p->file, name);
-    strbuf_append_u64(sb, p->offset);
-    strbuf_printf(sb, "\n%s.gtid=", name);
-    position_gtid_format(&p->gtid, sb);
-    strbuf_printf(sb, "\n%s.ts=%u\n", name, p->ts);
-}
-
 static int zk_save(struct pos_store *st, const struct pos_store_record *rec, struct err *err)
 {
     struct zk_store *zs = (struct zk_store *)st;
@@ -244,14 +227,8 @@ static int zk_save(struct pos_store *st, const struct pos_store_record *rec, str
     struct Stat stat;
     int r = 0, rc;
 
-    if (has_control(rec->parsed.file) || has_control(rec->consumed.file) ||
-        has_control(rec->server_uuid) || has_control(rec->server_version)) {
-        r = err_set(err, ERR_POS_STORE,
-                    "position record for \"%s\": control character in a file name or the server "
-                    "identity",
-                    st->instance);
+    if ((r = pos_store_record_check_text(rec, st->instance, err)) != 0)
         goto out;
-    }
     if (zs->zh == NULL || atomic_load(&zs->expired)) {
         r = err_set(err, ERR_POS_STALE,
                     "ZooKeeper session to \"%s\" expired: positions of \"%s\" not written",
@@ -265,8 +242,8 @@ static int zk_save(struct pos_store *st, const struct pos_store_record *rec, str
                   rec->server_uuid, rec->server_id, rec->server_version);
     strbuf_append_u64(&sb, rec->schema_version);
     strbuf_appendc(&sb, '\n');
-    put_position(&sb, "parsed", &rec->parsed);
-    put_position(&sb, "consumed", &rec->consumed);
+    pos_store_put_position(&sb, "parsed", &rec->parsed);
+    pos_store_put_position(&sb, "consumed", &rec->consumed);
 
     if (zs->version < 0) {
         /* No record seen: create it; someone else's create makes ours fail (stale). */
@@ -312,23 +289,6 @@ out:
 
 /* ---- load ---- */
 
-static bool parse_u64(const char *s, uint64_t max, uint64_t *v)
-{
-    uint64_t x = 0;
-    if (*s == '\0')
-        return false;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        unsigned d = (unsigned)(*s - '0');
-        if (x > (max - d) / 10)
-            return false;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return true;
-}
-
 static const char *const key_names[] = {
     "version",       "instance",        "owner",          "epoch",
     "server_uuid",   "server_id",       "server_version", "schema_version",
@@ -351,20 +311,20 @@ static bool apply(const struct zk_store *zs, size_t k, const char *v, struct pos
     struct position *p = k >= 12 ? &rec->consumed : &rec->parsed;
     switch (k) {
     case 0:
-        return parse_u64(v, UINT32_MAX, &n) && n == VERSION;
+        return pos_store_parse_u64(v, UINT32_MAX, &n) && n == VERSION;
     case 1:
         return strcmp(v, zs->base.instance) == 0;
     case 2:
         return true;
     case 3:
-        return parse_u64(v, UINT64_MAX, &n);
+        return pos_store_parse_u64(v, UINT64_MAX, &n);
     case 4:
         if (strlen(v) >= sizeof(rec->server_uuid))
             return false;
         strcpy(rec->server_uuid, v);
         return true;
     case 5:
-        if (!parse_u64(v, UINT32_MAX, &n))
+        if (!pos_store_parse_u64(v, UINT32_MAX, &n))
             return false;
         rec->server_id = (uint32_t)n;
         return true;
@@ -374,18 +334,18 @@ static bool apply(const struct zk_store *zs, size_t k, const char *v, struct pos
         strcpy(rec->server_version, v);
         return true;
     case 7:
-        return parse_u64(v, UINT64_MAX, &rec->schema_version);
+        return pos_store_parse_u64(v, UINT64_MAX, &rec->schema_version);
     case 8:
     case 12:
         return position_set_file(p, v, NULL) == 0;
     case 9:
     case 13:
-        return parse_u64(v, UINT64_MAX, &p->offset);
+        return pos_store_parse_u64(v, UINT64_MAX, &p->offset);
     case 10:
     case 14:
         return position_gtid_parse(&p->gtid, v, &gerr) == 0;
     default:
-        if (!parse_u64(v, UINT32_MAX, &n))
+        if (!pos_store_parse_u64(v, UINT32_MAX, &n))
             return false;
         p->ts = (uint32_t)n;
         return true;

@@ -114,3 +114,45 @@ struct pos_store *pos_store_open_config(const struct config_instance *in, struct
     struct pos_store_conf conf = {.instance = in->name, .params = params, .nparams = np};
     return pos_store_open(config_store_name(in->positions.store), &conf, err);
 }
+
+int pos_store_record_check_text(const struct pos_store_record *rec,
+                                const char *instance,
+                                struct err *err)
+{
+    const char *texts[] = {rec->parsed.file, rec->consumed.file, rec->server_uuid,
+                           rec->server_version};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        for (const char *c = texts[i]; c && *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                return err_set(err, ERR_POS_STORE,
+                               "position record for \"%s\": control character in a file name "
+                               "or the server identity",
+                               instance);
+    return 0;
+}
+
+void pos_store_put_position(struct strbuf *sb, const char *name, const struct position *p)
+{
+    strbuf_printf(sb, "%s.file=%s\n%s.offset=", name, p->file, name);
+    strbuf_append_u64(sb, p->offset);
+    strbuf_printf(sb, "\n%s.gtid=", name);
+    position_gtid_format(&p->gtid, sb);
+    strbuf_printf(sb, "\n%s.ts=%u\n", name, p->ts);
+}
+
+bool pos_store_parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+    uint64_t x = 0;
+    if (*s == '\0')
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned d = (unsigned)(*s - '0');
+        if (x > (max - d) / 10)
+            return false;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return true;
+}

@@ -28,6 +28,7 @@
 
 #include "err.h"
 #include "position.h"
+#include "strbuf.h"
 
 /* Bumped when struct pos_store_ops changes incompatibly; open() of a store whose ops->abi
  * differs is refused. */
@@ -92,6 +93,18 @@ void pos_store_record_init(struct pos_store_record *rec);
 void pos_store_record_free(struct pos_store_record *rec);
 /* Replaces *dst by a deep copy of *src. */
 void pos_store_record_copy(struct pos_store_record *dst, const struct pos_store_record *src);
+
+/* ---- for the stores' `key=value` record text (meta/file.c, meta/zk.c) ---- */
+
+/* ERR_POS_STORE when a file name or the server identity of rec holds a control character
+ * (it would break the line format); 0 otherwise. */
+int pos_store_record_check_text(const struct pos_store_record *rec,
+                                const char *instance,
+                                struct err *err);
+/* Appends NAME.file, NAME.offset, NAME.gtid and NAME.ts lines for p. */
+void pos_store_put_position(struct strbuf *sb, const char *name, const struct position *p);
+/* Parses a decimal s (digits only) of at most max into *v; false when it is not one. */
+bool pos_store_parse_u64(const char *s, uint64_t max, uint64_t *v);
 
 /* ---- registry ---- */
 
