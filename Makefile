@@ -67,7 +67,7 @@ CLIENT_LIBS := build/libsluice.a build/libsluice.so
 all: $(SLUICE) $(KAFKA_MOCK) $(CLIENT_LIBS)
 
 # The ZooKeeper client hides its synchronous API unless THREADED is defined (libzookeeper_mt).
-$(BUILD)/meta/zk.o $(BUILD)/src/cluster.o: CFLAGS += -DTHREADED
+$(BUILD)/meta/zk.o $(BUILD)/meta/zk_session.o $(BUILD)/src/cluster.o $(BUILD)/src/members.o $(BUILD)/src/cmd_cluster.o: CFLAGS += -DTHREADED
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -41,6 +41,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "zk.h"
+#include "zk_session.h"
 #include "log.h"
 #include "strbuf.h"
 #include "xmalloc.h"
@@ -52,72 +53,22 @@
 
 struct zk_store {
     struct pos_store base; /* first: the store is used through it */
-    char *servers;
-    char *node;     /* {root}/{cluster}/instances/{name} */
-    char *pos_path; /* node + "/positions" */
-    int timeout_ms; /* configured */
-    zhandle_t *zh;
-    int version; /* data version of pos_path last read or written, -1: none seen */
+    struct zk_session s;   /* servers, handle, session state (zk_session.h) */
+    char *servers;         /* as configured (s.servers is NULL while no session) */
+    char *node;            /* {root}/{cluster}/instances/{name} */
+    char *pos_path;        /* node + "/positions" */
+    int timeout_ms;        /* configured */
+    atomic_int version;    /* data version of pos_path last read or written, -1: none seen */
     char *owner;
     uint64_t epoch;
-    char *running;       /* owner mode: the EPHEMERAL node that must exist, NULL otherwise */
-    atomic_int state;    /* last session state seen by the watcher */
-    atomic_bool expired; /* the session expired: the handle is dead */
-    _Atomic uint64_t last_conn_ms; /* monotonic ms of the last connected state seen */
+    char *running;  /* owner mode: the EPHEMERAL node that must exist, NULL otherwise */
+    bool uncertain; /* a write's answer was lost: the version must be read again */
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* The client library's log, routed into ours (debug: its connect retries are noisy). */
-static void zk_log(const char *message)
-{
-    log_debug(FAC, NULL, "%s", message);
-}
-
-/* On the library's thread: session events only set atomics. */
-static void watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
-{
-    (void)zh;
-    (void)path;
-    struct zk_store *zs = ctx;
-    if (type != ZOO_SESSION_EVENT || zs == NULL)
-        return;
-    atomic_store(&zs->state, state);
-    if (state == ZOO_CONNECTED_STATE)
-        atomic_store(&zs->last_conn_ms, mono_ms());
-    else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE)
-        atomic_store(&zs->expired, true);
-}
 
 /* Starts a session and waits (at most the session timeout) until it is connected. */
 static int connect_session(struct zk_store *zs, struct err *err)
 {
-    atomic_store(&zs->state, 0);
-    atomic_store(&zs->expired, false);
-    zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
-    zs->zh = zookeeper_init2(zs->servers, watcher, zs->timeout_ms, NULL, zs, 0, zk_log);
-    if (zs->zh == NULL)
-        return err_set(err, ERR_POS_STORE, "ZooKeeper servers \"%s\": %s", zs->servers,
-                       strerror(errno));
-    uint64_t end = mono_ms() + (uint64_t)zs->timeout_ms;
-    while (atomic_load(&zs->state) != ZOO_CONNECTED_STATE) {
-        if (mono_ms() >= end || atomic_load(&zs->expired)) {
-            zookeeper_close(zs->zh);
-            zs->zh = NULL;
-            atomic_store(&zs->expired, true);
-            return err_set(err, ERR_POS_STORE,
-                           "could not reach ZooKeeper at \"%s\" within %d ms (is it running?)",
-                           zs->servers, zs->timeout_ms);
-        }
-        struct timespec ts = {0, 20 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    return 0;
+    return zk_session_open(&zs->s, zs->servers, zs->timeout_ms, err);
 }
 
 static int
@@ -127,32 +78,10 @@ zk_fail(struct err *err, const struct zk_store *zs, const char *what, const char
                    what, path, zerror(rc));
 }
 
-/* Creates path and its parents (PERSISTENT, empty) when missing. */
-static int ensure_path(struct zk_store *zs, const char *path, struct err *err)
-{
-    char *p = xstrdup(path);
-    int r = 0;
-    for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
-        if (s)
-            *s = '\0';
-        int rc = zoo_create(zs->zh, p, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
-        if (rc != ZOK && rc != ZNODEEXISTS) {
-            r = zk_fail(err, zs, "create", p, rc);
-            break;
-        }
-        if (s == NULL)
-            break;
-        *s = '/';
-    }
-    free(p);
-    return r;
-}
-
 static void zk_close(struct pos_store *st)
 {
     struct zk_store *zs = (struct zk_store *)st;
-    if (zs->zh)
-        zookeeper_close(zs->zh);
+    zk_session_close(&zs->s);
     free(zs->base.instance);
     free(zs->servers);
     free(zs->node);
@@ -200,10 +129,7 @@ static struct pos_store *zk_open(const struct pos_store_conf *conf, struct err *
     zs->timeout_ms = tmo ? atoi(tmo) : 10000;
     if (zs->timeout_ms < 1000)
         zs->timeout_ms = 1000;
-    zs->version = -1;
-    atomic_init(&zs->state, 0);
-    atomic_init(&zs->expired, false);
-    atomic_init(&zs->last_conn_ms, 0);
+    atomic_init(&zs->version, -1);
     struct strbuf sb = {0};
     strbuf_printf(&sb, "%s/%s/instances/%s", strcmp(root, "/") == 0 ? "" : root, cluster,
                   conf->instance);
@@ -211,7 +137,7 @@ static struct pos_store *zk_open(const struct pos_store_conf *conf, struct err *
     strbuf_appends(&sb, "/positions");
     zs->pos_path = xstrdup(sb.buf);
     strbuf_free(&sb);
-    if (connect_session(zs, err) || ensure_path(zs, zs->node, err)) {
+    if (connect_session(zs, err) || zk_ensure_path(&zs->s, zs->node, err)) {
         zk_close(&zs->base);
         return NULL;
     }
@@ -229,11 +155,34 @@ static int zk_save(struct pos_store *st, const struct pos_store_record *rec, str
 
     if ((r = pos_store_record_check_text(rec, st->instance, err)) != 0)
         goto out;
-    if (zs->zh == NULL || atomic_load(&zs->expired)) {
+    if (zk_session_expired(&zs->s)) {
         r = err_set(err, ERR_POS_STALE,
                     "ZooKeeper session to \"%s\" expired: positions of \"%s\" not written",
                     zs->servers, st->instance);
         goto out;
+    }
+    /* Not connected (ZooKeeper restarting, a network cut): a call would wait for the
+     * reconnection. Say so at once; the caller keeps its positions and tries again later. */
+    if (atomic_load(&zs->s.state) != ZOO_CONNECTED_STATE) {
+        r = err_set(err, ERR_POS_STORE,
+                    "ZooKeeper at \"%s\" not connected: positions of \"%s\" "
+                    "not written yet",
+                    zs->servers, st->instance);
+        err->retriable = true;
+        goto out;
+    }
+    /* An earlier write whose answer was lost may have landed: take the record's version when
+     * the record is ours (our epoch; nobody else writes it), else the version check decides. */
+    if (zs->uncertain && zs->running) {
+        char buf[2048], ep[32];
+        int len = sizeof(buf) - 1;
+        if (zoo_get(zs->s.zh, zs->pos_path, 0, buf, &len, &stat) == ZOK && len >= 0) {
+            buf[len] = '\0';
+            zk_field(buf, "epoch", ep, sizeof(ep));
+            if (strtoull(ep, NULL, 10) == zs->epoch)
+                zs->version = stat.version;
+            zs->uncertain = false;
+        }
     }
     strbuf_printf(&sb, MAGIC "\nversion=%d\ninstance=%s\nowner=%s\nepoch=", VERSION, st->instance,
                   zs->owner ? zs->owner : "");
@@ -247,17 +196,17 @@ static int zk_save(struct pos_store *st, const struct pos_store_record *rec, str
 
     if (zs->version < 0) {
         /* No record seen: create it; someone else's create makes ours fail (stale). */
-        rc =
-            zoo_create(zs->zh, zs->pos_path, sb.buf, (int)sb.len, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        rc = zoo_create(zs->s.zh, zs->pos_path, sb.buf, (int)sb.len, &ZOO_OPEN_ACL_UNSAFE, 0, NULL,
+                        0);
         if (rc == ZOK)
-            rc = zoo_exists(zs->zh, zs->pos_path, 0, &stat);
+            rc = zoo_exists(zs->s.zh, zs->pos_path, 0, &stat);
     } else if (zs->running) {
         zoo_op_t ops[2];
         zoo_op_result_t res[2];
         memset(res, 0, sizeof(res));
         zoo_check_op_init(&ops[0], zs->running, -1);
         zoo_set_op_init(&ops[1], zs->pos_path, sb.buf, (int)sb.len, zs->version, &stat);
-        rc = zoo_multi(zs->zh, 2, ops, res);
+        rc = zoo_multi(zs->s.zh, 2, ops, res);
         if (rc != ZOK && res[0].err == ZNONODE) {
             r = err_set(err, ERR_POS_STALE,
                         "positions of \"%s\" not written: this daemon no longer owns the "
@@ -268,7 +217,7 @@ static int zk_save(struct pos_store *st, const struct pos_store_record *rec, str
         if (rc != ZOK && res[1].err != ZOK && res[1].err != ZRUNTIMEINCONSISTENCY)
             rc = res[1].err;
     } else {
-        rc = zoo_set2(zs->zh, zs->pos_path, sb.buf, (int)sb.len, zs->version, &stat);
+        rc = zoo_set2(zs->s.zh, zs->pos_path, sb.buf, (int)sb.len, zs->version, &stat);
     }
     if (rc == ZBADVERSION || rc == ZNODEEXISTS || (rc == ZNONODE && zs->version >= 0)) {
         r = err_set(err, ERR_POS_STALE,
@@ -279,6 +228,10 @@ static int zk_save(struct pos_store *st, const struct pos_store_record *rec, str
     }
     if (rc != ZOK) {
         r = zk_fail(err, zs, "write", zs->pos_path, rc);
+        if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT) {
+            zs->uncertain = true; /* it may have landed */
+            err->retriable = true;
+        }
         goto out;
     }
     zs->version = stat.version;
@@ -363,11 +316,11 @@ static int zk_load(struct pos_store *st, struct pos_store_record *rec, struct er
     char *buf = xmalloc(MAX_DATA_SZ + 1);
 
     pos_store_record_init(&tmp);
-    if (zs->zh == NULL || atomic_load(&zs->expired)) {
+    if (zk_session_expired(&zs->s)) {
         r = err_set(err, ERR_POS_STORE, "ZooKeeper session to \"%s\" expired", zs->servers);
         goto out;
     }
-    int rc = zoo_get(zs->zh, zs->pos_path, 0, buf, &len, &stat);
+    int rc = zoo_get(zs->s.zh, zs->pos_path, 0, buf, &len, &stat);
     if (rc == ZNONODE) {
         zs->version = -1;
         r = POS_STORE_NONE;
@@ -445,7 +398,7 @@ bool pos_store_zk_is(const struct pos_store *st)
 
 void *pos_store_zk_handle(struct pos_store *st)
 {
-    return ((struct zk_store *)st)->zh;
+    return ((struct zk_store *)st)->s.zh;
 }
 
 const char *pos_store_zk_node(const struct pos_store *st)
@@ -461,30 +414,30 @@ const char *pos_store_zk_servers(const struct pos_store *st)
 int pos_store_zk_timeout_ms(struct pos_store *st)
 {
     struct zk_store *zs = (struct zk_store *)st;
-    int t = zs->zh && atomic_load(&zs->state) == ZOO_CONNECTED_STATE ? zoo_recv_timeout(zs->zh) : 0;
+    int t = zs->s.zh && atomic_load(&zs->s.state) == ZOO_CONNECTED_STATE
+                ? zoo_recv_timeout(zs->s.zh)
+                : 0;
     return t > 0 ? t : zs->timeout_ms;
 }
 
 bool pos_store_zk_expired(struct pos_store *st)
 {
     struct zk_store *zs = (struct zk_store *)st;
-    return zs->zh == NULL || atomic_load(&zs->expired);
+    return zk_session_expired(&zs->s);
 }
 
 uint64_t pos_store_zk_last_connected_ms(struct pos_store *st)
 {
     struct zk_store *zs = (struct zk_store *)st;
-    if (atomic_load(&zs->state) == ZOO_CONNECTED_STATE)
-        return mono_ms();
-    return atomic_load(&zs->last_conn_ms);
+    if (atomic_load(&zs->s.state) == ZOO_CONNECTED_STATE)
+        return zk_mono_ms();
+    return atomic_load(&zs->s.last_conn_ms);
 }
 
 int pos_store_zk_renew(struct pos_store *st, struct err *err)
 {
     struct zk_store *zs = (struct zk_store *)st;
-    if (zs->zh)
-        zookeeper_close(zs->zh);
-    zs->zh = NULL;
+    zk_session_close(&zs->s);
     zs->version = -1;
     return connect_session(zs, err);
 }
@@ -500,6 +453,34 @@ void pos_store_zk_set_owner(struct pos_store *st,
     zs->owner = owner ? xstrdup(owner) : NULL;
     zs->running = running_path ? xstrdup(running_path) : NULL;
     zs->epoch = running_path ? epoch : 0;
+    zs->uncertain = false;
+}
+
+int pos_store_zk_foreign_write(struct pos_store *st, char *who, size_t whosz)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    char buf[2048];
+    int len = sizeof(buf) - 1;
+    struct Stat stat;
+    if (zk_session_expired(&zs->s) || zoo_get(zs->s.zh, zs->pos_path, 0, buf, &len, &stat) != ZOK ||
+        len < 0)
+        return 0;
+    buf[len] = '\0';
+    if (stat.version <= atomic_load(&zs->version))
+        return 0;
+    char epoch[32], owner[256];
+    zk_field(buf, "epoch", epoch, sizeof(epoch));
+    if (strtoull(epoch, NULL, 10) == zs->epoch)
+        return 0;
+    zk_field(buf, "owner", owner, sizeof(owner));
+    snprintf(who, whosz, "%s (epoch %s)", owner[0] ? owner : "sluice position reset", epoch);
+    return 1;
+}
+
+bool pos_store_zk_connected(struct pos_store *st)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    return !zk_session_expired(&zs->s) && atomic_load(&zs->s.state) == ZOO_CONNECTED_STATE;
 }
 
 int pos_store_zk_version(const struct pos_store *st)

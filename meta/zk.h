@@ -56,4 +56,13 @@ void pos_store_zk_set_owner(struct pos_store *st,
 /* The version of the positions node seen by the last load()/save(), -1 when none. */
 int pos_store_zk_version(const struct pos_store *st);
 
+/* Whether the session is connected now (any thread). While it is not, save() fails at once
+ * with a retriable ERR_POS_STORE instead of waiting for the reconnection. */
+bool pos_store_zk_connected(struct pos_store *st);
+
+/* Owner mode, from any thread: 1 when the record was written, after this store's last read or
+ * write, by someone else than this owner (another epoch: `sluice position reset --force`, or a
+ * newer owner), with the writer named in who; else 0 (also when ZooKeeper cannot tell). */
+int pos_store_zk_foreign_write(struct pos_store *st, char *who, size_t whosz);
+
 #endif

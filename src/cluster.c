@@ -36,14 +36,17 @@
 
 #include "cluster.h"
 #include "log.h"
+#include "members.h"
 #include "strbuf.h"
 #include "xmalloc.h"
 #include "../meta/zk.h"
+#include "../meta/zk_session.h"
 
 #define FAC "ZK"
 
 struct cluster {
     struct pos_store *st;
+    struct members *members; /* borrowed */
     char *node_name, *admin;
     char *running;          /* {instance node}/running */
     char *mine;             /* my election node (full path), NULL when none */
@@ -51,12 +54,14 @@ struct cluster {
     atomic_bool owner;      /* between a successful acquire and release */
     atomic_bool lost;       /* the lease thread found my node gone */
     atomic_bool changed;    /* a watched node changed (the watcher) */
+    atomic_bool foreign;    /* the lease thread saw the record written by someone else */
+    char foreign_who[300];  /* written by the lease thread before foreign is set */
     _Atomic uint64_t ok_ms; /* send time of the last exists() answered while owner */
     int timeout_ms;
     pthread_t lease;
     bool lease_running;
     atomic_bool lease_stop;
-    char reason[256];
+    char reason[512];
 };
 
 static uint64_t mono_ms(void)
@@ -72,10 +77,12 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-struct cluster *cluster_new(struct pos_store *st, const char *node, const char *admin)
+struct cluster *
+cluster_new(struct pos_store *st, struct members *members, const char *node, const char *admin)
 {
     struct cluster *cl = xcalloc(1, sizeof(*cl));
     cl->st = st;
+    cl->members = members;
     cl->node_name = xstrdup(node ? node : "");
     cl->admin = xstrdup(admin ? admin : "");
     struct strbuf sb = {0};
@@ -85,6 +92,7 @@ struct cluster *cluster_new(struct pos_store *st, const char *node, const char *
     atomic_init(&cl->owner, false);
     atomic_init(&cl->lost, false);
     atomic_init(&cl->changed, false);
+    atomic_init(&cl->foreign, false);
     atomic_init(&cl->ok_ms, 0);
     atomic_init(&cl->lease_stop, false);
     return cl;
@@ -124,6 +132,9 @@ static void *lease_main(void *arg)
             atomic_store(&cl->ok_ms, sent);
         else if (rc == ZNONODE)
             atomic_store(&cl->lost, true);
+        if (rc == ZOK && !atomic_load(&cl->foreign) &&
+            pos_store_zk_foreign_write(cl->st, cl->foreign_who, sizeof(cl->foreign_who)))
+            atomic_store(&cl->foreign, true);
         /* Sleep in small steps so that release() does not wait long. */
         for (unsigned t = 0; t < every && !atomic_load(&cl->lease_stop); t += 50)
             sleep_ms(50);
@@ -136,17 +147,24 @@ bool cluster_fenced(struct cluster *cl)
     if (cl == NULL || !atomic_load(&cl->owner))
         return false;
     if (atomic_load(&cl->lost)) {
-        snprintf(cl->reason, sizeof(cl->reason), "the election node %s is gone", cl->mine);
+        snprintf(cl->reason, sizeof(cl->reason),
+                 "lost the ZooKeeper session (the election node %s is gone)", cl->mine);
         return true;
     }
     if (pos_store_zk_expired(cl->st)) {
-        snprintf(cl->reason, sizeof(cl->reason), "the session expired");
+        snprintf(cl->reason, sizeof(cl->reason), "lost the ZooKeeper session (it expired)");
+        return true;
+    }
+    if (atomic_load(&cl->foreign)) {
+        snprintf(cl->reason, sizeof(cl->reason),
+                 "the positions were rewritten by %s: restarting from them", cl->foreign_who);
         return true;
     }
     uint64_t ok = atomic_load(&cl->ok_ms), now = mono_ms();
     if (now - ok > (uint64_t)cl->timeout_ms * 2 / 3) {
         snprintf(cl->reason, sizeof(cl->reason),
-                 "no answer from ZooKeeper for %llu ms (session timeout %d ms)",
+                 "lost the ZooKeeper session (no answer from ZooKeeper for %llu ms, session "
+                 "timeout %d ms)",
                  (unsigned long long)(now - ok), cl->timeout_ms);
         return true;
     }
@@ -170,7 +188,8 @@ void cluster_release(struct cluster *cl)
         pthread_join(cl->lease, NULL);
         cl->lease_running = false;
     }
-    atomic_store(&cl->owner, false);
+    if (atomic_exchange(&cl->owner, false) && cl->members)
+        members_gave(cl->members, cl->st->instance);
     pos_store_zk_set_owner(cl->st, NULL, 0, NULL);
     if (cl->mine && !pos_store_zk_expired(cl->st))
         zoo_delete(pos_store_zk_handle(cl->st), cl->mine, -1); /* gone already is fine */
@@ -201,6 +220,81 @@ static int create_mine(struct cluster *cl, zhandle_t *zh)
         cl->mine = xstrdup(made);
     }
     return rc;
+}
+
+/* The daemon names (node=) of the election nodes kids[from..], sorted already: the candidates
+ * waiting behind. Returns how many were read into names (each freed by free_names). */
+static size_t candidates(
+    struct cluster *cl, zhandle_t *zh, const struct String_vector *kids, int from, char ***names)
+{
+    *names = xcalloc((size_t)(kids->count > 0 ? kids->count : 1), sizeof(char *));
+    size_t n = 0;
+    for (int i = from; i < kids->count; i++) {
+        char path[1024], buf[512], name[256];
+        int len = sizeof(buf) - 1;
+        snprintf(path, sizeof(path), "%s/%s", cl->running, kids->data[i]);
+        if (zoo_get(zh, path, 0, buf, &len, NULL) != ZOK || len < 0)
+            continue;
+        buf[len] = '\0';
+        zk_field(buf, "node", name, sizeof(name));
+        if (name[0] && strcmp(name, cl->node_name) != 0)
+            (*names)[n++] = xstrdup(name);
+    }
+    return n;
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+bool cluster_hand_over(struct cluster *cl, char *to, size_t tosz)
+{
+    if (cl == NULL || cl->members == NULL || !atomic_load(&cl->owner))
+        return false;
+    zhandle_t *zh = pos_store_zk_handle(cl->st);
+    struct String_vector kids = {0, NULL};
+    if (!pos_store_zk_connected(cl->st) || zoo_get_children(zh, cl->running, 0, &kids) != ZOK)
+        return false;
+    qsort(kids.data, (size_t)kids.count, sizeof(char *), cmp_str);
+    char **names;
+    size_t n = candidates(cl, zh, &kids, 1, &names);
+    deallocate_String_vector(&kids);
+    bool r = n && members_hand_over(cl->members, cl->st->instance, (const char *const *)names, n,
+                                    to, tosz);
+    free_names(names, n);
+    return r;
+}
+
+int cluster_owner(struct pos_store *st, char *node, size_t nodesz, char *admin, size_t adminsz)
+{
+    node[0] = admin[0] = '\0';
+    zhandle_t *zh = pos_store_zk_handle(st);
+    char running[1024];
+    snprintf(running, sizeof(running), "%s/running", pos_store_zk_node(st));
+    struct String_vector kids = {0, NULL};
+    int rc = zoo_get_children(zh, running, 0, &kids);
+    if (rc == ZNONODE)
+        return 0;
+    if (rc != ZOK)
+        return -1;
+    qsort(kids.data, (size_t)kids.count, sizeof(char *), cmp_str);
+    int r = 0;
+    for (int i = 0; i < kids.count && r == 0; i++) {
+        char path[1300], buf[512];
+        int len = sizeof(buf) - 1;
+        snprintf(path, sizeof(path), "%s/%s", running, kids.data[i]);
+        if (zoo_get(zh, path, 0, buf, &len, NULL) != ZOK || len < 0)
+            continue; /* gone meanwhile: the next one */
+        buf[len] = '\0';
+        zk_field(buf, "node", node, nodesz);
+        zk_field(buf, "admin", admin, adminsz);
+        r = 1;
+    }
+    deallocate_String_vector(&kids);
+    return r;
 }
 
 /* Deletes election nodes of this node name other than mine: left by an earlier session of this
@@ -235,6 +329,7 @@ int cluster_acquire(struct cluster *cl, atomic_bool *stop, struct err *err)
     char last_pred[256] = "";
     cluster_release(cl);
     atomic_store(&cl->lost, false);
+    atomic_store(&cl->foreign, false);
     while (!atomic_load(stop)) {
         struct err e = {0};
         if (pos_store_zk_expired(cl->st)) {
@@ -304,8 +399,24 @@ int cluster_acquire(struct cluster *cl, atomic_bool *stop, struct err *err)
                 sleep_ms(50);
             continue;
         }
+        /* Lowest. Past this daemon's fair share, with a candidate behind that is below its
+         * own, go to the back of the line instead (members.h). */
+        char **names, to[300];
+        size_t nn = cl->members ? candidates(cl, zh, &kids, 1, &names) : 0;
+        bool defer =
+            nn && members_defer(cl->members, inst, (const char *const *)names, nn, to, sizeof(to));
+        if (cl->members)
+            free_names(names, nn);
         deallocate_String_vector(&kids);
-        /* Lowest: owner. The epoch is my sequence number + 1. */
+        if (defer) {
+            log_info(FAC, inst, "leaving the instance to %s: this daemon has its fair share", to);
+            zoo_delete(zh, cl->mine, -1);
+            free(cl->mine);
+            cl->mine = NULL;
+            last_pred[0] = '\0';
+            continue;
+        }
+        /* Owner. The epoch is my sequence number + 1. */
         cl->epoch = strtoull(base + 2, NULL, 10) + 1; /* 0 means none */
         char data[512];
         int n = snprintf(data, sizeof(data), "node=%s\nadmin=%s\nepoch=%llu\n", cl->node_name,
@@ -328,6 +439,8 @@ int cluster_acquire(struct cluster *cl, atomic_bool *stop, struct err *err)
         }
         cl->lease_running = true;
         atomic_store(&cl->owner, true);
+        if (cl->members)
+            members_took(cl->members, inst);
         log_info(FAC, inst, "owner: %s is the lowest under %s (epoch %llu, session timeout %d ms)",
                  cl->node_name, cl->running, (unsigned long long)cl->epoch, cl->timeout_ms);
         return 0;

@@ -17,11 +17,14 @@
 #include "pos_store.h"
 
 struct cluster;
+struct members;
 
 /* A cluster member for the instance whose ZooKeeper store is st (borrowed: st must outlive
- * the cluster; close the store first, then cluster_free). node and admin (this daemon's name
- * and admin address, written into the election node) are copied. */
-struct cluster *cluster_new(struct pos_store *st, const char *node, const char *admin);
+ * the cluster; close the store first, then cluster_free). members (borrowed, may be NULL: no
+ * fair shares) is this daemon's membership in the cluster (members.h). node and admin (this
+ * daemon's name and admin address, written into the election node) are copied. */
+struct cluster *
+cluster_new(struct pos_store *st, struct members *members, const char *node, const char *admin);
 
 /* Frees cl (after cluster_release); NULL is a no-op. Does not touch ZooKeeper. */
 void cluster_free(struct cluster *cl);
@@ -44,6 +47,18 @@ const char *cluster_fence_reason(struct cluster *cl);
 /* Gives up ownership or candidacy: stops the lease thread, leaves owner mode, deletes this
  * daemon's election node when the session still works. */
 void cluster_release(struct cluster *cl);
+
+/* Owner only: whether to hand the instance over to a candidate waiting behind, a daemon below
+ * its fair share while this one is above its own (members_hand_over). When true the instance
+ * counts as given already: the caller drains, saves its positions and calls cluster_release,
+ * then stands again. to (tosz) names the daemon, for the log. A few ZooKeeper reads: call it
+ * every few seconds, not per event. */
+bool cluster_hand_over(struct cluster *cl, char *to, size_t tosz);
+
+/* Who owns (or is first in line for) the instance whose ZooKeeper store is st: 1 with the
+ * daemon's node name and admin address copied out, 0 when no daemon stands for it, -1 when
+ * ZooKeeper could not tell. For `sluice position`. */
+int cluster_owner(struct pos_store *st, char *node, size_t nodesz, char *admin, size_t adminsz);
 
 /* The epoch of the current ownership (the election node's sequence number + 1), 0 when not owner.
  */

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "binlog_conn.h"
+#include "cluster.h"
 #include "cmd_position.h"
 #include "config.h"
 #include "lockfile.h"
@@ -48,14 +49,15 @@ static void usage(FILE *out)
     fputs("usage: sluice position show --config FILE [--instance NAME] [--json]\n"
           "       sluice position reset --config FILE --instance NAME\n"
           "                             (--timestamp T | --file F --pos P | --gtid SET |\n"
-          "                              --earliest | --latest)\n"
+          "                              --earliest | --latest) [--force]\n"
           "\n"
           "show   print each instance's stored positions (consumed, parsed), source server\n"
           "       identity, schema version, and whether a daemon runs it\n"
           "reset  set both positions of a stopped instance: T is a UTC time\n"
           "       ('YYYY-MM-DD HH:MM:SS', RFC 3339 or epoch seconds): the start of the first\n"
           "       transaction committed at or after it; --earliest / --latest: the oldest /\n"
-          "       current end of the source's binlog\n",
+          "       current end of the source's binlog; --force (store zookeeper): also while a\n"
+          "       daemon owns the instance, which then restarts from the new position\n",
           out);
 }
 
@@ -197,8 +199,16 @@ static int show_one(const struct config *cfg, const struct config_instance *in, 
     int loaded = -1;
     char store_err[sizeof(err.msg)] = "";
     struct pos_store *st = pos_store_open_config(in, &err);
+    char owner[256] = "", owner_admin[256] = "";
     if (st != NULL) {
         loaded = pos_store_load(st, &rec, &err);
+        /* Cluster mode: the owner may run on any daemon; ZooKeeper tells, not the lock. */
+        if (in->positions.store == CONFIG_STORE_ZOOKEEPER) {
+            running = cluster_owner(st, owner, sizeof(owner), owner_admin, sizeof(owner_admin));
+            pid = 0;
+            if (running < 0)
+                snprintf(lock_err, sizeof(lock_err), "ZooKeeper could not tell");
+        }
         pos_store_close(st);
     }
     if (st == NULL || loaded < 0)
@@ -222,6 +232,12 @@ static int show_one(const struct config *cfg, const struct config_instance *in, 
             strbuf_appends(&sb, running ? "true" : "false");
         if (running > 0 && pid > 0)
             strbuf_printf(&sb, ",\"pid\":%ld", pid);
+        if (running > 0 && owner[0]) {
+            strbuf_appends(&sb, ",\"owner\":");
+            json_str(&sb, owner);
+            strbuf_appends(&sb, ",\"owner_admin\":");
+            json_str(&sb, owner_admin);
+        }
         if (lock_err[0]) {
             strbuf_appends(&sb, ",\"lock_error\":");
             json_str(&sb, lock_err);
@@ -248,7 +264,9 @@ static int show_one(const struct config *cfg, const struct config_instance *in, 
         strbuf_appends(&sb, "}\n");
     } else {
         strbuf_printf(&sb, "instance \"%s\": ", in->name);
-        if (running > 0 && pid > 0)
+        if (running > 0 && owner[0])
+            strbuf_printf(&sb, "running on %s (admin %s)", owner, owner_admin);
+        else if (running > 0 && pid > 0)
             strbuf_printf(&sb, "running (pid %ld)", pid);
         else if (running > 0)
             strbuf_appends(&sb, "running");
@@ -287,7 +305,7 @@ struct opts {
     bool json;
     /* reset */
     const char *timestamp, *file, *pos, *gtid;
-    bool earliest, latest;
+    bool earliest, latest, force;
 };
 
 /* Returns 0, or 2 after printing the reason. */
@@ -298,6 +316,10 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
         const char *a = argv[i];
         if (strcmp(a, "--json") == 0 && !reset) {
             o->json = true;
+            continue;
+        }
+        if (reset && strcmp(a, "--force") == 0) {
+            o->force = true;
             continue;
         }
         if (reset && strcmp(a, "--earliest") == 0) {
@@ -527,13 +549,36 @@ static int cmd_reset(int argc, char **argv)
     pos_store_record_init(&rec);
     /* The lock first, held to the end: a daemon cannot start between the read of the old record
      * and the write of the new one, nor during a long search. */
-    int lock = lockfile_acquire(path, &err);
-    if (lock < 0) {
+    /* In cluster mode (ZooKeeper) the owner may run anywhere: the election nodes tell, and the
+     * record's version check keeps a save that raced with the owner's from landing. */
+    bool zk = in->positions.store == CONFIG_STORE_ZOOKEEPER;
+    int lock = zk ? -1 : lockfile_acquire(path, &err);
+    if (lock < 0 && !zk) {
         fprintf(stderr, "sluice position reset: instance \"%s\": %s\n", in->name, err.msg);
         rc = 1;
         goto out;
     }
     st = pos_store_open_config(in, &err);
+    char owner[256] = "", owner_admin[256] = "";
+    int owned =
+        st && zk ? cluster_owner(st, owner, sizeof(owner), owner_admin, sizeof(owner_admin)) : 0;
+    if (owned < 0) {
+        fprintf(stderr,
+                "sluice position reset: instance \"%s\": could not tell from ZooKeeper whether a "
+                "daemon runs it; nothing changed\n",
+                in->name);
+        rc = 1;
+        goto out;
+    }
+    if (owned && !o.force) {
+        fprintf(stderr,
+                "sluice position reset: instance \"%s\" runs on daemon %s (admin %s): stop it "
+                "there first, or give --force to make it restart from the new position; nothing "
+                "changed\n",
+                in->name, owner, owner_admin[0] ? owner_admin : "?");
+        rc = 1;
+        goto out;
+    }
     /* A damaged record is not overwritten: the store's message names the file, which the
      * operator inspects (or removes) first. */
     int loaded = st ? pos_store_load(st, &old, &err) : -1;
@@ -584,7 +629,24 @@ static int cmd_reset(int argc, char **argv)
         pos_store_record_copy(&rec, &old);
     position_copy(&rec.consumed, &np);
     position_copy(&rec.parsed, &np);
-    if (pos_store_save(st, &rec, &err) != 0) {
+    int sr = pos_store_save(st, &rec, &err);
+    /* A running owner may save between our read and our write (version check): read again. */
+    for (int tries = 0; sr == ERR_POS_STALE && owned && tries < 50; tries++) {
+        err_clear(&err);
+        pos_store_record_free(&old);
+        pos_store_record_init(&old);
+        loaded = pos_store_load(st, &old, &err);
+        if (loaded < 0)
+            break;
+        if (loaded == POS_STORE_LOADED) {
+            rec.server_id = old.server_id;
+            snprintf(rec.server_uuid, sizeof(rec.server_uuid), "%s", old.server_uuid);
+            snprintf(rec.server_version, sizeof(rec.server_version), "%s", old.server_version);
+            rec.schema_version = old.schema_version;
+        }
+        sr = pos_store_save(st, &rec, &err);
+    }
+    if (sr != 0) {
         fprintf(stderr, "sluice position reset: instance \"%s\": could not save the position: %s\n",
                 in->name, err.msg);
         rc = 1;
@@ -607,6 +669,8 @@ static int cmd_reset(int argc, char **argv)
     strbuf_appends(&sb, " -> ");
     fmt_pos(&sb, &rec.parsed);
     strbuf_appendc(&sb, '\n');
+    if (owned)
+        strbuf_printf(&sb, "  daemon %s, which runs it, restarts from the new position\n", owner);
     fwrite(sb.buf, 1, sb.len, stdout);
     strbuf_free(&sb);
 out:

@@ -23,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <yaml.h>
+
+#include <openssl/sha.h>
 
 #include "config.h"
 #include "xmalloc.h"
@@ -122,8 +125,11 @@ static const struct cfg_prop props[] = {
      "Directory for the daemon's own state (schema history, pid file)."},
     {"node", PT_SECTION, SC_CONFIG, 0, NONE0, NULL, NULL, 0, "This daemon's identity."},
     {"node.name", PT_STR, G(node.name), NONE0, NULL, NULL, 0,
-     "Name of this node among the daemons sharing a ZooKeeper cluster; required with "
-     "`positions.store: zookeeper`."},
+     "Name of this node among the daemons sharing a ZooKeeper cluster (default: host name + "
+     "`-` + pid, which changes at every restart: give a stable name)."},
+    {"node.weight", PT_U32, G(node.weight), 1, 1000, "1", NULL, 0,
+     "This daemon's weight in the cluster: it takes at most its share of the instances, "
+     "weight / (sum of the live daemons' weights), rounded up."},
     {"instances", PT_LIST, SC_CONFIG, 0, NONE0, NULL, NULL, REQUIRED,
      "The source servers to capture, at least one; names must be unique."},
     {"instances[].name", PT_STR, I(name), NONE0, NULL, NULL, REQUIRED,
@@ -926,12 +932,20 @@ static int load_doc(struct loader *L, struct config *cfg)
                        "%s:%d: key \"instances\": at least one instance is "
                        "needed",
                        L->path, iline);
-    for (size_t i = 0; i < cfg->n_instances; i++)
-        if (cfg->instances[i].positions.store == CONFIG_STORE_ZOOKEEPER && cfg->node.name == NULL)
-            return err_set(L->err, ERR_CONFIG,
-                           "%s:%d: key \"node.name\": missing (required when instances[%zu] "
-                           "uses store zookeeper)",
-                           L->path, seen[prop_index("node")] ? seen[prop_index("node")] : 1, i);
+    if (cfg->node.name && (cfg->node.name[0] == '\0' ||
+                           strspn(cfg->node.name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+                                                  "UVWXYZ0123456789._-") != strlen(cfg->node.name)))
+        return err_set(L->err, ERR_CONFIG,
+                       "%s:%d: key \"node.name\": \"%s\": only letters, digits, '.', '_' and '-'",
+                       L->path, seen[prop_index("node.name")], cfg->node.name);
+    if (cfg->node.name == NULL) {
+        char host[256] = "";
+        if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+            snprintf(host, sizeof(host), "sluice");
+        char name[300];
+        snprintf(name, sizeof(name), "%s-%ld", host, (long)getpid());
+        cfg->node.name = xstrdup(name);
+    }
     const char *listen = cfg->admin.listen;
     const char *colon = strrchr(listen, ':');
     uint64_t port;
@@ -942,37 +956,76 @@ static int load_doc(struct loader *L, struct config *cfg)
     return 0;
 }
 
-struct config *config_load(const char *path, struct err *err)
+struct config *config_load_text(const char *text, size_t len, const char *name, struct err *err)
 {
-    struct loader L = {.path = path, .err = err};
+    struct loader L = {.path = name, .err = err};
     struct config *cfg = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        err_set(err, ERR_IO, "could not open \"%s\": %s", path, strerror(errno));
-        return NULL;
-    }
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &L.doc)) {
-        err_set(err, ERR_CONFIG, "%s:%d: YAML syntax error: %s%s%s", path,
+        err_set(err, ERR_CONFIG, "%s:%d: YAML syntax error: %s%s%s", name,
                 (int)parser.problem_mark.line + 1, parser.problem ? parser.problem : "?",
                 parser.context ? " " : "", parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
-        fclose(f);
         return NULL;
     }
     yaml_parser_delete(&parser);
-    fclose(f);
     cfg = xcalloc(1, sizeof(*cfg));
     apply_defaults(SC_CONFIG, cfg);
-    cfg->path = xstrdup(path);
+    cfg->path = xstrdup(name);
+    config_checksum(text, len, cfg->checksum);
     if (load_doc(&L, cfg)) {
         config_free(cfg);
         cfg = NULL;
     }
     yaml_document_delete(&L.doc);
     return cfg;
+}
+
+/* The whole file at path, NUL-terminated, or NULL with err filled. */
+static char *read_file(const char *path, size_t *len, struct err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        err_set(err, ERR_IO, "could not open \"%s\": %s", path, strerror(errno));
+        return NULL;
+    }
+    struct strbuf sb = {0};
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb.len <= CONFIG_MAX_BYTES)
+        strbuf_append(&sb, buf, n);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (bad || sb.len > CONFIG_MAX_BYTES) {
+        err_set(err, ERR_IO, "could not read \"%s\": %s", path,
+                bad ? "read error" : "larger than 1 MiB");
+        strbuf_free(&sb);
+        return NULL;
+    }
+    strbuf_append(&sb, "", 0); /* a buffer even for an empty file */
+    *len = sb.len;
+    return sb.buf;
+}
+
+struct config *config_load(const char *path, struct err *err)
+{
+    size_t len;
+    char *text = read_file(path, &len, err);
+    if (text == NULL)
+        return NULL;
+    struct config *cfg = config_load_text(text, len, path, err);
+    free(text);
+    return cfg;
+}
+
+void config_checksum(const char *text, size_t len, char out[CONFIG_CHECKSUM_LEN + 1])
+{
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)text, len, md);
+    for (int i = 0; i < CONFIG_CHECKSUM_LEN / 2; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 /* ---- freeing ----------------------------------------------------------------------------- */

@@ -164,6 +164,9 @@ struct config_user {
     char *password_file; /* NULL when not given; exactly one of the two is set */
 };
 
+#define CONFIG_CHECKSUM_LEN 16
+#define CONFIG_MAX_BYTES    (1u << 20)
+
 struct config {
     char *path; /* the file it was loaded from, as given */
     struct {
@@ -185,8 +188,10 @@ struct config {
     } server;
     char *data_dir;
     struct {
-        char *name; /* NULL when not given */
+        char *name;      /* as given, else host name + "-" + pid */
+        uint32_t weight; /* share of the cluster's instances, relative */
     } node;
+    char checksum[CONFIG_CHECKSUM_LEN + 1]; /* of the text loaded: see config_checksum() */
     struct config_instance *instances;
     size_t n_instances;
 };
@@ -195,6 +200,14 @@ struct config {
  * config_free), or NULL with err filled: ERR_CONFIG and `FILE:LINE: key "x": reason` (or
  * `FILE:LINE: reason` for YAML syntax errors), ERR_IO when the file cannot be read. */
 struct config *config_load(const char *path, struct err *err);
+
+/* The same from text in memory (len bytes; need not be NUL-terminated); name stands for the
+ * file in messages (e.g. "zookeeper:HOST:PORT/sluice/prod/config"). */
+struct config *config_load_text(const char *text, size_t len, const char *name, struct err *err);
+
+/* The first CONFIG_CHECKSUM_LEN hex digits of the SHA-256 of text: what `sluice cluster status`
+ * compares between daemons. */
+void config_checksum(const char *text, size_t len, char out[CONFIG_CHECKSUM_LEN + 1]);
 
 /* Frees everything config_load() returned; NULL is a no-op. */
 void config_free(struct config *cfg);

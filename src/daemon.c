@@ -81,6 +81,16 @@ int daemon_run(const char *config_path, const char *admin_listen)
         fprintf(stderr, "sluice run: %s\n", err.msg);
         return 1;
     }
+    return daemon_run_config(cfg, admin_listen);
+}
+
+int daemon_run_config(struct config *cfg, const char *admin_listen)
+{
+    struct err err = {0};
+    if (admin_listen) { /* what the cluster registration and election nodes publish too */
+        free(cfg->admin.listen);
+        cfg->admin.listen = xstrdup(admin_listen);
+    }
     if (log_configure(cfg, &err)) {
         fprintf(stderr, "sluice run: %s\n", err.msg);
         config_free(cfg);

@@ -11,7 +11,12 @@
 /* Runs until SIGTERM/SIGINT. admin_listen overrides the config's admin.listen when non-NULL.
  * Returns the process exit status: 0 after a clean stop, 1 when start-up failed (message on
  * stderr). */
+struct config;
+
 int daemon_run(const char *config_path, const char *admin_listen);
+
+/* The same with a configuration loaded already (taken: freed when the daemon stops). */
+int daemon_run_config(struct config *cfg, const char *admin_listen);
 
 /* `sluice status`: GETs /status.txt (or /status with json) from the admin endpoint at addr
  * and prints it. Returns the exit status: 0, or 1 when the daemon cannot be reached. */

@@ -41,7 +41,8 @@
     X(ERR_SCHEMA_SOURCE, -602, "could not read the schema from the server")                        \
     X(ERR_DDL_PARSE, -603, "could not parse a DDL statement")                                      \
     X(ERR_INSTANCE, -700, "instance error")                                                        \
-    X(ERR_INSTANCE_IDENTITY, -701, "source server identity changed")
+    X(ERR_INSTANCE_IDENTITY, -701, "source server identity changed")                               \
+    X(ERR_HANDOVER, -702, "instance handed over to another daemon")
 
 enum err_code {
 #define ERR_ENUM(name, val, text) name = val,

@@ -31,7 +31,9 @@ struct help_cmd {
 
 static const struct help_cmd cmds[] = {
     {"run",
-     "sluice run --config FILE [--admin HOST:PORT]",
+     "sluice run --config FILE [--admin HOST:PORT] [--node NAME] [--data-dir DIR]\n"
+     "sluice run --zookeeper SERVERS --cluster NAME [--root PATH] [--admin HOST:PORT]\n"
+     "           [--node NAME] [--data-dir DIR]",
      "the daemon: stream every configured instance to its sinks",
      "Connects to each instance's source server as a replica, decodes every committed row change "
      "and delivers it, in commit order, to the instance's sinks; positions move only when the "
@@ -43,6 +45,13 @@ static const struct help_cmd cmds[] = {
                         "docs/configuration.md)."},
       {"--admin HOST:PORT", "Listen address of the admin HTTP endpoint, instead of the "
                             "configuration's admin.listen (default 127.0.0.1:11112)."},
+      {"--zookeeper SERVERS", "Run the configuration stored in ZooKeeper by `sluice cluster "
+                              "push` (with --cluster, and --root when not /sluice)."},
+      {"--cluster NAME", "The cluster whose stored configuration to run."},
+      {"--root PATH", "The cluster's ZooKeeper root (default /sluice)."},
+      {"--node NAME", "This daemon's node name in the cluster, instead of node.name (so that "
+                      "daemons can share one configuration)."},
+      {"--data-dir DIR", "The daemon's state directory, instead of data_dir."},
       {NULL, NULL}}},
     {"status",
      "sluice status [--admin HOST:PORT | --config FILE] [--json | --metrics | --health]",
@@ -83,11 +92,12 @@ static const struct help_cmd cmds[] = {
     {"position",
      "sluice position show --config FILE [--instance NAME] [--json]\n"
      "sluice position reset --config FILE --instance NAME (--timestamp T |\n"
-     "                      --file F --pos P | --gtid SET | --earliest | --latest)",
+     "                      --file F --pos P | --gtid SET | --earliest | --latest) [--force]",
      "show stored positions, or reset them with the daemon stopped",
      "show prints each instance's stored positions (consumed, parsed), source server identity, "
      "schema version and whether a daemon runs it. reset sets both positions of a stopped "
-     "instance (it takes the instance's lock; a running daemon is refused). Exit 1 on a "
+     "instance (it takes the instance's lock; a running daemon is refused; with the ZooKeeper "
+     "store a running owner anywhere in the cluster is refused unless --force). Exit 1 on a "
      "configuration, store, lock or server error, 2 on bad usage.",
      {{"--config FILE", "The configuration naming the instances and their position stores."},
       {"--instance NAME", "The instance (show: default every instance)."},
@@ -99,6 +109,26 @@ static const struct help_cmd cmds[] = {
       {"--gtid SET", "reset: after the transactions of this GTID set."},
       {"--earliest", "reset: the oldest binlog the server has, offset 4."},
       {"--latest", "reset: the server's current end of binlog."},
+      {"--force", "reset, store zookeeper: also while a daemon owns the instance; the owner "
+                  "notices the new record, stops without writing and restarts from it."},
+      {NULL, NULL}}},
+    {"cluster",
+     "sluice cluster status (--config FILE | --zookeeper SERVERS --cluster NAME [--root PATH])\n"
+     "                      [--json]\n"
+     "sluice cluster push FILE [--zookeeper SERVERS --cluster NAME [--root PATH]]",
+     "list a cluster's daemons and instances; store a configuration in ZooKeeper",
+     "status reads ZooKeeper: every daemon of the cluster (admin address, weight, pid, version, "
+     "the checksum of the configuration it runs, the instances it owns) and every instance (its "
+     "owner, epoch, standbys, stored positions and the age of the last event). A daemon whose "
+     "configuration differs from the pushed one (or, when none was pushed, from most daemons') "
+     "is flagged DIFFERS and the exit status is 3. push validates FILE as `sluice run` would and "
+     "stores it for `sluice run --zookeeper`; running daemons keep theirs until restarted. Exit "
+     "1 when ZooKeeper cannot be read or written, 2 on bad usage.",
+     {{"--config FILE", "Take the cluster from this configuration's zookeeper instances."},
+      {"--zookeeper SERVERS", "ZooKeeper servers, host:port[,host:port...]."},
+      {"--cluster NAME", "The cluster (positions.cluster)."},
+      {"--root PATH", "The root (positions.root, default /sluice)."},
+      {"--json", "status: one JSON object."},
       {NULL, NULL}}},
     {"check",
      "sluice check --config FILE",

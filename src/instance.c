@@ -34,6 +34,7 @@
 
 #include "binlog_conn.h"
 #include "cluster.h"
+#include "members.h"
 #include "binlog_event.h"
 #include "bytes.h"
 #include "decoder.h"
@@ -58,7 +59,8 @@
 #define BATCH_MAX_BYTES (4u << 20)
 #define BATCH_MAX_MS    200
 /* Waiting for acknowledgements at shutdown. */
-#define STOP_DRAIN_MS 10000
+#define STOP_DRAIN_MS    10000
+#define BALANCE_EVERY_MS 2000 /* cluster mode: how often an owner checks its fair share */
 /* Reconnect backoff. */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
@@ -122,7 +124,10 @@ struct instance {
     /* Thread-private. */
     int lock_fd;
     struct pos_store *store;
-    struct cluster *cluster; /* cluster mode (store zookeeper): election and fencing */
+    struct cluster *cluster;  /* cluster mode (store zookeeper): election and fencing */
+    struct members *members;  /* cluster mode: this daemon's membership (fair shares) */
+    uint64_t last_balance_ms; /* cluster mode: last cluster_hand_over() check */
+    bool save_deferred;       /* cluster mode: the last save waits for ZooKeeper */
     struct pos_store_record rec;
     bool have_rec;
     struct sink_slot *slots;
@@ -273,8 +278,7 @@ static int check_fence(struct instance *in, struct err *err)
 {
     if (in->cluster == NULL || !cluster_fenced(in->cluster))
         return 0;
-    return err_set(err, ERR_POS_STALE, "fenced: lost the ZooKeeper session (%s)",
-                   cluster_fence_reason(in->cluster));
+    return err_set(err, ERR_POS_STALE, "fenced: %s", cluster_fence_reason(in->cluster));
 }
 
 /* ---- sinks and acknowledgements ----------------------------------------------------------- */
@@ -399,8 +403,20 @@ static int save_positions(struct instance *in, bool force, struct err *err)
     if (check_fence(in, err))
         return err->code;
     int rc = pos_store_save(in->store, &in->rec, err);
+    if (rc && in->cluster && rc == ERR_POS_STORE && err->retriable) {
+        /* ZooKeeper unreachable for now: stream on (the lease fences the owner before its
+         * session can expire); the positions are saved when it answers again. */
+        if (!in->save_deferred)
+            log_warn(FAC, in->ic->name, "%s; streaming on, saving when it is back", err->msg);
+        in->save_deferred = true;
+        err_clear(err);
+        return 0;
+    }
     if (rc)
         return rc;
+    if (in->save_deferred)
+        log_info(FAC, in->ic->name, "positions saved again");
+    in->save_deferred = false;
     in->have_rec = true;
     in->dirty = false;
     in->last_save_ms = now;
@@ -813,8 +829,11 @@ static int open_store(struct instance *in, struct err *err)
     if (in->store == NULL)
         return ERR_POS_STORE;
     if (ic->positions.store == CONFIG_STORE_ZOOKEEPER) {
+        if (in->members == NULL)
+            in->members = members_join(in->cfg, ic);
         if (in->cluster == NULL)
-            in->cluster = cluster_new(in->store, in->cfg->node.name, in->cfg->admin.listen);
+            in->cluster =
+                cluster_new(in->store, in->members, in->cfg->node.name, in->cfg->admin.listen);
         set_state(in, INSTANCE_STANDBY, "waiting to own the instance");
         int arc = cluster_acquire(in->cluster, &in->stop, err);
         if (arc)
@@ -1180,6 +1199,15 @@ static int stream(struct instance *in)
             refresh_horizon(in);
             publish(in);
             atomic_store_explicit(&in->caught_up, idle, memory_order_relaxed);
+            /* An idle owner writes nothing: look at the fence anyway (a reset, an expiry). */
+            if (check_fence(in, err))
+                return err->code;
+            if (in->cluster && now_ms() - in->last_balance_ms >= BALANCE_EVERY_MS) {
+                in->last_balance_ms = now_ms();
+                char to[300];
+                if (cluster_hand_over(in->cluster, to, sizeof(to)))
+                    return err_set(err, ERR_HANDOVER, "handing the instance over to %s", to);
+            }
         }
         const uint8_t *ev;
         size_t len;
@@ -1294,7 +1322,10 @@ static bool retriable(const struct err *err)
  * position. */
 static void step_down(struct instance *in, const struct err *why)
 {
-    log_error(FAC, in->ic->name, "%s; stepping down", why->msg);
+    if (why->code == ERR_HANDOVER)
+        log_info(FAC, in->ic->name, "%s", why->msg);
+    else
+        log_error(FAC, in->ic->name, "%s; stepping down", why->msg);
     close_conn(in);
     pthread_mutex_lock(&in->mu);
     in->st_nslots = 0;
@@ -1383,6 +1414,11 @@ again:
             if (rc == 0)
                 break; /* stop asked */
             if (in->cluster && in->fail.code == ERR_POS_STALE) {
+                step_down(in, &in->fail);
+                goto again;
+            }
+            if (in->cluster && in->fail.code == ERR_HANDOVER) {
+                drain(in, true); /* what was sent is acknowledged and saved: no repeats */
                 step_down(in, &in->fail);
                 goto again;
             }
@@ -1559,6 +1595,7 @@ void instance_free(struct instance *in)
     schema_free(in->schema);
     pos_store_close(in->store); /* before the cluster: its watches point to it */
     cluster_free(in->cluster);
+    members_leave(in->members);
     pos_store_record_free(&in->rec);
     lockfile_release(in->lock_fd);
     position_free(&in->st_parsed);

@@ -45,6 +45,7 @@
 #include "../sinks/kafka.h"
 #include "cmd_position.h"
 #include "cmd_check.h"
+#include "cmd_cluster.h"
 #include "cmd_consume.h"
 #include "admin.h"
 #include "daemon.h"
@@ -639,16 +640,43 @@ static int take_opts(const char *cmd,
 
 static int cmd_run(int argc, char **argv)
 {
-    static const char *const names[] = {"--config", "--admin", NULL};
-    const char *vals[2] = {NULL, NULL};
+    static const char *const names[] = {"--config", "--admin", "--zookeeper", "--cluster",
+                                        "--root",   "--node",  "--data-dir",  NULL};
+    const char *vals[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     int rc = take_opts("run", argc, argv, names, vals, NULL, NULL);
     if (rc)
         return rc;
-    if (vals[0] == NULL) {
-        fprintf(stderr, "sluice run: --config FILE is required\n");
+    if ((vals[0] == NULL) == (vals[2] == NULL) || (vals[2] == NULL) != (vals[3] == NULL) ||
+        (vals[4] && vals[2] == NULL)) {
+        fprintf(stderr, "sluice run: give --config FILE, or --zookeeper SERVERS --cluster NAME "
+                        "[--root PATH] (a configuration stored by `sluice cluster push`)\n");
         return 2;
     }
-    return daemon_run(vals[0], vals[1]);
+    struct err err = {0};
+    struct config *cfg =
+        vals[0] ? config_load(vals[0], &err) : cluster_config_load(vals[2], vals[4], vals[3], &err);
+    if (cfg == NULL) {
+        fprintf(stderr, "sluice run: %s\n", err.msg);
+        return 1;
+    }
+    /* Overrides, so that daemons can share one file (or the pushed configuration). */
+    if (vals[5] && (vals[5][0] == '\0' ||
+                    strspn(vals[5], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789._-") != strlen(vals[5]))) {
+        fprintf(stderr, "sluice run: --node \"%s\": only letters, digits, '.', '_' and '-'\n",
+                vals[5]);
+        config_free(cfg);
+        return 2;
+    }
+    if (vals[5]) {
+        free(cfg->node.name);
+        cfg->node.name = xstrdup(vals[5]);
+    }
+    if (vals[6]) {
+        free(cfg->data_dir);
+        cfg->data_dir = xstrdup(vals[6]);
+    }
+    return daemon_run_config(cfg, vals[1]);
 }
 
 static int cmd_status(int argc, char **argv)
@@ -740,6 +768,8 @@ int main(int argc, char **argv)
         return cmd_consume(argc - 2, argv + 2);
     if (strcmp(cmd, "position") == 0)
         return cmd_position(argc - 1, argv + 1);
+    if (strcmp(cmd, "cluster") == 0)
+        return cmd_cluster(argc - 1, argv + 1);
     if (strcmp(cmd, "config-doc") == 0)
         return cmd_config_doc(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

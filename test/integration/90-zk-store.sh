@@ -78,19 +78,27 @@ if [ "$got" = "$END_FILE $END_POS" ]; then
 else
     not_ok "position show reads the ZooKeeper record" "$(cat "$W/show1.out")"
 fi
+check "position show: running on node-a, from ZooKeeper's election nodes" sh -c "jq -e '.running == true and .owner == \"node-a\"' '$W/show1.out' >/dev/null"
 zk_get "$NODE/positions" >"$W/rec.txt"
 check "record stamped with owner and epoch" sh -c "grep -q '^owner=node-a\$' '$W/rec.txt' && grep -q '^epoch=[0-9][0-9]*\$' '$W/rec.txt' && grep -q '^consumed.offset=$END_POS\$' '$W/rec.txt'"
 zk_get "$NODE/running" >/dev/null
 check "the election node holds node, admin and epoch" sh -c "'$SLUICE' status --admin 127.0.0.1:$ADMIN_PORT >/dev/null && java -cp $ZK_JAR org.apache.zookeeper.ZooKeeperMain -server $ZK_SERVERS ls $NODE/running 2>/dev/null | grep -q 'n-0'"
 
-# A write behind the owner's back: a reset from another data_dir (so the lock does not refuse).
+# A reset while the owner runs (from another data_dir: in cluster mode ZooKeeper tells who runs
+# the instance, not the local lock): refused without --force, naming the owner.
 zk_config "$W/other.yaml" "$W/var2" "$W/unused.jsonl"
-"$SLUICE" position reset --config "$W/other.yaml" --instance demo --file "$END_FILE" --pos "$END_POS" >"$W/reset1.out" 2>&1
+check_fails "position reset while an owner runs: refused" "$SLUICE" position reset --config "$W/other.yaml" --instance demo --file "$END_FILE" --pos "$END_POS"
+"$SLUICE" position reset --config "$W/other.yaml" --instance demo --file "$END_FILE" --pos "$END_POS" >"$W/reset0.out" 2>&1 || true
+check "the refusal names the owner and --force" grep -q 'runs on daemon node-a (admin 127.0.0.1:.*--force' "$W/reset0.out"
+# With --force the record is rewritten behind the owner's back: it notices (its lease thread
+# reads the record's epoch), steps down without writing, and restarts from the new record.
+"$SLUICE" position reset --config "$W/other.yaml" --instance demo --file "$END_FILE" --pos "$END_POS" --force >"$W/reset1.out" 2>&1
+check "reset --force: done, says the owner restarts" grep -q 'daemon node-a, which runs it, restarts' "$W/reset1.out"
 sql "INSERT INTO app.t VALUES (4, 'd');"
 _end=$(($(date +%s) + 15))
 while ! grep -q 'stepping down' "$LOG" && [ "$(date +%s)" -lt "$_end" ]; do sleep 0.2; done
-check "stale write refused: another owner wrote the positions since" grep -q 'another owner wrote the positions since' "$LOG"
-check "the refused owner steps down" grep -q 'stepping down' "$LOG"
+check "the owner sees the foreign write" grep -Eq 'rewritten by sluice position reset|another owner wrote the positions since' "$LOG"
+check "the owner steps down" grep -q 'stepping down' "$LOG"
 if wait_state streaming 20; then
     ok "it stands again, owns again and streams"
 else

@@ -77,33 +77,6 @@ load_stop() {
     wait "$LOAD_PID"
     NEXT=$(cat "$W/load.next")
 }
-# rebuild FILE...: the table replayed from the files in order (repeats skipped), "id<TAB>v" sorted.
-rebuild() {
-    cat "$@" | jq -n -r '
-      reduce (inputs | select(.type == "insert" or .type == "update" or .type == "delete")) as $l
-        ({max: null, t: {}};
-         ($l.pos | split(":")) as $p
-         | [($p[0] | split(".") | .[-1] | tonumber), ($p[1] | tonumber), $l.row] as $k
-         | if .max != null and $k <= .max then .
-           else .max = $k
-             | if $l.type == "delete" then del(.t[$l.data.id | tostring])
-               else .t[$l.data.id | tostring] = $l.data.v end
-           end)
-      | .t | to_entries[] | "\(.key)\t\(.value)"' | LC_ALL=C sort
-}
-check_rebuilt() {
-    _label=$1
-    shift
-    sql "SELECT id, v FROM app.t" | LC_ALL=C sort >"$W/want"
-    rebuild "$@" >"$W/got"
-    if cmp -s "$W/want" "$W/got"; then
-        ok "$_label ($(wc -l <"$W/want" | tr -d ' ') rows)"
-    else
-        not_ok "$_label" "$(wc -l <"$W/want") rows in SELECT, $(wc -l <"$W/got") rebuilt" \
-            "$(diff "$W/want" "$W/got" | head -n 8)"
-    fi
-}
-
 PA=$(free_port)
 PB=$(free_port)
 cfg a node-a "$PA" "$W/out-a.jsonl"
@@ -135,7 +108,7 @@ SLUICE_PID=$B_PID
 ADMIN_PORT=$PB
 set -- $(master_pos)
 if wait_consumed "$1" "$2" 30; then ok "B catches up with the server ($1:$2)"; else not_ok "B catches up" "$STATUS"; fi
-check_rebuilt "kill -9 failover: the rows rebuilt from A then B equal SELECT" "$W/out-a.jsonl" "$W/out-b.jsonl"
+zk_check_rebuilt app.t "kill -9 failover: the rows rebuilt from A then B equal SELECT" "$W/out-a.jsonl" "$W/out-b.jsonl"
 
 # ---- fencing: SIGSTOP the owner past the session timeout ----
 cfg a2 node-a "$PA" "$W/out-a2.jsonl"
@@ -169,7 +142,7 @@ check "B is standby again" sh -c "[ \"\$('$SLUICE' status --admin 127.0.0.1:$PB 
 zk_get "$NODE/positions" >"$W/rec.txt"
 check "the stored positions are A's (owner node-a) and at the server's end" sh -c "grep -qx 'owner=node-a' '$W/rec.txt' && grep -qx 'consumed.offset=$2' '$W/rec.txt'"
 check "B never wrote positions after the takeover (no position error in its log)" sh -c "! grep -q 'could not save positions' '$W/b.log'"
-check_rebuilt "fenced failover: the rows rebuilt from A, B then A' equal SELECT" "$W/out-a.jsonl" "$W/out-b.jsonl" "$W/out-a2.jsonl"
+zk_check_rebuilt app.t "fenced failover: the rows rebuilt from A, B then A' equal SELECT" "$W/out-a.jsonl" "$W/out-b.jsonl" "$W/out-a2.jsonl"
 sluice_stop 20
 SLUICE_PID=$B_PID
 sluice_stop 20

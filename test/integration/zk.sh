@@ -5,7 +5,14 @@
 #              server off, tickTime 500 (sessions of 1-10 s allowed); waits until it serves
 #              (`srvr` says Mode: standalone). Sets ZK_PORT, ZK_PID, ZK_SERVERS. Stopped at exit.
 #   zk_down    SIGTERM to $ZK_PID, wait up to 10 s, then SIGKILL.
+#   zk_restart_up  after zk_down: the same server again (same port and data: the sessions it
+#              knew are restored, their timeouts restarted), waiting until it listens.
 #   zk_get PATH  the data of a node (empty when missing), through the Java CLI (~1 s).
+#   zk_rebuild FILE...  a table (columns id, v) replayed from json-format change lines in the
+#              files, in order, skipping every change at or before the greatest (file, offset,
+#              row) already applied (the repeats after a takeover): "id<TAB>v" lines, sorted.
+#   zk_check_rebuilt TABLE LABEL FILE...  a check: zk_rebuild FILE... equals SELECT id, v.
+#              Needs W (a work dir).
 ZK_JAR=${ZK_JAR:-/usr/share/java/zookeeper.jar}
 
 zk_up() {
@@ -25,13 +32,19 @@ clientPort=$ZK_PORT
 clientPortAddress=127.0.0.1
 admin.enableServer=false
 ZEOF
+    ZK_SERVERS=127.0.0.1:$ZK_PORT
+    zk_restart_up
+}
+
+zk_restart_up() {
+    _zd=$TEST_TMP/zk
     _cp=$ZK_JAR
     [ -r /usr/share/java/slf4j-simple.jar ] && _cp="$_cp:/usr/share/java/slf4j-simple.jar"
     java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.net.preferIPv4Stack=true \
         -cp "$_cp" org.apache.zookeeper.server.ZooKeeperServerMain "$_zd/zoo.cfg" \
         >>"$_zd/zk.log" 2>&1 </dev/null &
     ZK_PID=$!
-    ZK_SERVERS=127.0.0.1:$ZK_PORT
+    [ -z "${SLUICE_TEST_PIDFILE:-}" ] || echo "$ZK_PID" >>"$SLUICE_TEST_PIDFILE"
     _n=0
     while [ $_n -lt 150 ]; do
         if ! alive "$ZK_PID"; then
@@ -68,4 +81,31 @@ at_exit zk_down
 zk_get() {
     java -cp "$ZK_JAR" org.apache.zookeeper.ZooKeeperMain -server "$ZK_SERVERS" get "$1" 2>/dev/null |
         grep -v '^WATCHER\|^WatchedEvent\|^$\|^Connecting\|^JLine' || true
+}
+
+zk_rebuild() {
+    cat "$@" | jq -n -r '
+      reduce (inputs | select(.type == "insert" or .type == "update" or .type == "delete")) as $l
+        ({max: null, t: {}};
+         ($l.pos | split(":")) as $p
+         | [($p[0] | split(".") | .[-1] | tonumber), ($p[1] | tonumber), $l.row] as $k
+         | if .max != null and $k <= .max then .
+           else .max = $k
+             | if $l.type == "delete" then del(.t[$l.data.id | tostring])
+               else .t[$l.data.id | tostring] = $l.data.v end
+           end)
+      | .t | to_entries[] | "\(.key)\t\(.value)"' | LC_ALL=C sort
+}
+
+zk_check_rebuilt() {
+    _zt=$1 _zl=$2
+    shift 2
+    sql "SELECT id, v FROM $_zt" | LC_ALL=C sort >"$W/want"
+    zk_rebuild "$@" >"$W/got"
+    if cmp -s "$W/want" "$W/got"; then
+        ok "$_zl ($(wc -l <"$W/want" | tr -d ' ') rows)"
+    else
+        not_ok "$_zl" "$(wc -l <"$W/want") rows in SELECT, $(wc -l <"$W/got") rebuilt" \
+            "$(diff "$W/want" "$W/got" | head -n 8)"
+    fi
 }

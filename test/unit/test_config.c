@@ -92,7 +92,13 @@ static void test_minimal(void)
     CU_ASSERT_STRING_EQUAL(cfg->data_dir, "./var");
     CU_ASSERT_EQUAL(cfg->log.level, CONFIG_LOG_INFO);
     CU_ASSERT_PTR_NULL(cfg->log.file);
-    CU_ASSERT_PTR_NULL(cfg->node.name);
+    /* node.name defaults to host name + "-" + pid; weight 1. */
+    char pid[32];
+    snprintf(pid, sizeof(pid), "-%ld", (long)getpid());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->node.name);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cfg->node.name, pid));
+    CU_ASSERT_EQUAL(cfg->node.weight, 1);
+    CU_ASSERT_EQUAL(strlen(cfg->checksum), CONFIG_CHECKSUM_LEN);
     config_free(cfg);
 }
 
@@ -157,14 +163,22 @@ static void test_kafka_and_zookeeper(void)
     CU_ASSERT_EQUAL(cfg->instances[0].positions.store, CONFIG_STORE_ZOOKEEPER);
     CU_ASSERT_EQUAL(cfg->instances[0].sinks[0].n_kafka, 2);
     config_free(cfg);
-    /* ZooKeeper without node.name, without servers; kafka without topic. */
-    expect_error("instances:\n"
+    /* A node name that cannot be a ZooKeeper node; a weight out of range; ZooKeeper without
+     * servers; kafka without topic. */
+    expect_error("node: {name: a/b}\n"
+                 "instances:\n"
                  "  - name: demo\n"
                  "    source: {host: h, user: u}\n"
                  "    positions: {store: zookeeper, servers: z}\n"
                  "    sinks: [{type: stdout}]\n",
-                 "1: key \"node.name\": missing (required when instances[0] uses store "
-                 "zookeeper)");
+                 "1: key \"node.name\": \"a/b\": only letters, digits, '.', '_' and '-'");
+    expect_error("node: {name: a, weight: 0}\n"
+                 "instances:\n"
+                 "  - name: demo\n"
+                 "    source: {host: h, user: u}\n"
+                 "    positions: {store: zookeeper, servers: z}\n"
+                 "    sinks: [{type: stdout}]\n",
+                 "1: key \"node.weight\": 0 is out of range (1-1000)");
     expect_error("node: {name: a}\n"
                  "instances:\n"
                  "  - name: demo\n"
