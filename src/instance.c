@@ -1476,6 +1476,14 @@ failed:
     if (in->slots)
         drain(in, false);
     fail_instance(in, &err);
+    /* Cluster mode: give the instance up, so that a standby (another host, another disk)
+     * can try; this daemon does not stand again until it is restarted. */
+    if (in->cluster && cluster_epoch(in->cluster)) {
+        cluster_release(in->cluster);
+        log_warn(FAC, name,
+                 "gave the instance up to the standbys (this daemon no longer stands "
+                 "for it until restarted)");
+    }
     /* A failed instance keeps its state visible until the daemon stops. */
     while (!atomic_load(&in->stop))
         sleep_or_stop(in, 1000);
