@@ -20,11 +20,14 @@ O         ?= 2
 BUILD  := build/$(if $(SANITIZER),$(SANITIZER),default)
 BIN    := bin
 
+# OpenSSL: libcrypto (SHA-256, HMAC) and libssl (TLS of the client protocol), in the daemon and
+# in libsluice alike.
+SSL_LIBS   := $(shell pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
 PKG_CFLAGS := $(shell pkg-config --cflags libzstd zlib yaml-0.1 rdkafka libmicrohttpd 2>/dev/null) \
               $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libmariadb))
 PKG_LIBS   := $(shell pkg-config --libs libzstd zlib yaml-0.1 rdkafka libmicrohttpd 2>/dev/null || echo -lzstd -lz -lyaml -lrdkafka -lmicrohttpd) \
               $(shell pkg-config --libs libmariadb) \
-              $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+              $(SSL_LIBS)
 
 WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wformat=2 \
         -Wpointer-arith -Wvla -Wimplicit-fallthrough -Wno-format-nonliteral
@@ -58,7 +61,7 @@ SLUICE := $(BIN)/sluice$(if $(SANITIZER),-$(SANITIZER),)
 KAFKA_MOCK := $(BIN)/sluice-kafka-mock
 
 # libsluice, the client library (include/sluice_client.h): its own -fPIC objects of the client
-# and the frame codec only, as build/libsluice.a and build/libsluice.so (link with -lcrypto).
+# and the frame codec only, as build/libsluice.a and build/libsluice.so (link with -lssl -lcrypto).
 CLIENT_SRCS := src/client/sluice_client.c src/protocol.c
 CLIENT_OBJS := $(CLIENT_SRCS:%.c=build/pic/%.o)
 CLIENT_LIBS := build/libsluice.a build/libsluice.so
@@ -105,15 +108,13 @@ build/libsluice.a: $(CLIENT_OBJS)
 	ar rcs $@ $^
 
 build/libsluice.so: $(CLIENT_OBJS)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libsluice.so.1 -o $@ $^ \
-	    $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libsluice.so.1 -o $@ $^ $(SSL_LIBS)
 
 examples: build/examples/consume
 
 build/examples/consume: examples/consume.c build/libsluice.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< build/libsluice.a $(LDFLAGS) \
-	    $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+	$(CC) $(CFLAGS) -o $@ $< build/libsluice.a $(LDFLAGS) $(SSL_LIBS)
 
 # The test runner takes the binaries it should use from the environment.
 test: $(SLUICE) $(KAFKA_MOCK) unit-tests
@@ -180,7 +181,7 @@ install-client: $(CLIENT_LIBS)
 	$(INSTALL) -m 755 build/libsluice.so $(DESTDIR)$(LIBDIR)/libsluice.so.1
 	ln -sf libsluice.so.1 $(DESTDIR)$(LIBDIR)/libsluice.so
 	$(INSTALL) -m 644 include/sluice_client.h $(DESTDIR)$(INCLUDEDIR)/sluice_client.h
-	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: libsluice\nDescription: %s\nVersion: %s\nLibs: -L$${libdir} -lsluice\nLibs.private: -lcrypto\nRequires.private: libcrypto\nCflags: -I$${includedir}\n' \
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: libsluice\nDescription: %s\nVersion: %s\nLibs: -L$${libdir} -lsluice\nLibs.private: -lssl -lcrypto\nRequires.private: libssl libcrypto\nCflags: -I$${includedir}\n' \
 	    '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' 'client of the sluice daemon (get/ack/rollback)' \
 	    '$(VERSION)' >$(DESTDIR)$(LIBDIR)/pkgconfig/libsluice.pc
 

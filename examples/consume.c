@@ -5,10 +5,15 @@
  *   make examples
  *   build/examples/consume HOST PORT USER PASSWORD INSTANCE CLIENT_ID [COUNT]
  *
- * Build your own: cc app.c -Iinclude build/libsluice.a -lcrypto
+ * With SLUICE_TLS_CA=FILE in the environment it connects with TLS (a daemon with server.tls),
+ * trusting the CA certificates of FILE ("system": the system's CA store).
+ *
+ * Build your own: cc app.c -Iinclude build/libsluice.a -lssl -lcrypto
+ * (or: cc app.c $(pkg-config --cflags --libs libsluice) once installed)
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sluice_client.h"
@@ -21,7 +26,12 @@ int main(int argc, char **argv)
     }
     unsigned long long want = argc > 7 ? strtoull(argv[7], NULL, 10) : 0, got = 0;
     struct sluice_client *c = sluice_client_new();
-    int rc = sluice_client_connect(c, argv[1], atoi(argv[2]), argv[3], argv[4], 5000);
+    const char *ca = getenv("SLUICE_TLS_CA");
+    int rc = SLUICE_OK;
+    if (ca && *ca) /* verify the daemon's certificate, and that it is for argv[1] */
+        rc = sluice_client_set_tls(c, strcmp(ca, "system") == 0 ? NULL : ca, 1);
+    if (rc == SLUICE_OK)
+        rc = sluice_client_connect(c, argv[1], atoi(argv[2]), argv[3], argv[4], 5000);
     if (rc == SLUICE_OK)
         rc = sluice_client_subscribe(c, argv[5], argv[6], NULL, NULL);
     while (rc == SLUICE_OK && (want == 0 || got < want)) {

@@ -20,14 +20,20 @@
  * Errors: every fallible function returns SLUICE_OK (0) or a negative enum sluice_err;
  * sluice_client_errstr() then describes the last error, and for SLUICE_ERR_SERVER
  * sluice_client_server_error() gives the server's error code (docs/protocol.md, "Errors").
- * After SLUICE_ERR_IO, SLUICE_ERR_TIMEOUT, SLUICE_ERR_PROTOCOL or a server error that closes
- * the connection, the client is disconnected: sluice_client_reconnect() connects and subscribes
- * again with the same parameters (unacked batches are then delivered again).
+ * After SLUICE_ERR_IO, SLUICE_ERR_TIMEOUT, SLUICE_ERR_PROTOCOL, SLUICE_ERR_TLS or a server error
+ * that closes the connection, the client is disconnected: sluice_client_reconnect() connects and
+ * subscribes again with the same parameters (unacked batches are then delivered again).
  *
  * Threads: a struct sluice_client is not thread-safe: use it from one thread at a time. Distinct
- * clients are independent. Batches are independent of their client (free them from any thread).
+ * clients are independent (each has its own TLS context and connection; OpenSSL needs no
+ * initialisation by the application). Batches are independent of their client (free them from
+ * any thread).
  *
- * Memory: strings passed in are copied (borrowed for the call only). Link with -lsluice -lcrypto.
+ * TLS: a daemon with server.tls set speaks TLS only; call sluice_client_set_tls() before
+ * sluice_client_connect() (docs/protocol.md, "TLS").
+ *
+ * Memory: strings passed in are copied (borrowed for the call only). Link with -lsluice -lssl
+ * -lcrypto (pkg-config libsluice).
  */
 #ifndef SLUICE_CLIENT_H
 #define SLUICE_CLIENT_H
@@ -47,6 +53,7 @@ enum sluice_err {
     SLUICE_ERR_PROTOCOL = -4, /* the server sent something malformed; the connection is closed */
     SLUICE_ERR_SERVER = -5,   /* the server answered ERROR: see sluice_client_server_error() */
     SLUICE_ERR_STATE = -6,    /* not connected, or not subscribed */
+    SLUICE_ERR_TLS = -7,      /* TLS set-up, handshake or certificate check failed; closed */
 };
 
 struct sluice_client;
@@ -65,6 +72,20 @@ int sluice_client_connect(struct sluice_client *c,
                           const char *user,
                           const char *password,
                           int timeout_ms);
+
+/* Makes the following connects (sluice_client_connect(), sluice_client_reconnect()) use TLS 1.2
+ * or later, started right after the TCP connect; the current connection is left as it is.
+ * verify != 0 (use this): the server's certificate must chain to a CA of ca_file (PEM, one or
+ * more certificates; NULL: the system's default store) and be issued for the host given to
+ * sluice_client_connect(): a DNS name is matched against the certificate's DNS names, an IP
+ * address (127.0.0.1, ::1) against its IP address SANs. verify == 0 encrypts without checking
+ * who answers (open to a man in the middle; for tests only); ca_file is then ignored. ca_file is
+ * copied and read now: SLUICE_ERR_TLS (errstr names the file) when it cannot be read or holds no
+ * certificate; the previous TLS setting then stays. Calling it again replaces the setting; there
+ * is no way back to plain TCP for this client (make a new one). A refused certificate or failed
+ * handshake at connect is SLUICE_ERR_TLS, its errstr giving the reason ("unable to get local
+ * issuer certificate", "IP address mismatch", ...). */
+int sluice_client_set_tls(struct sluice_client *c, const char *ca_file, int verify);
 
 /* Subscribes to instance as client_id, with an optional filter (POSIX extended regex on the
  * whole "db.table"; NULL or "" = everything). *last_acked (when not NULL) gets the last batch id

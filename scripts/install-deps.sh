@@ -8,7 +8,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev clang-format
 libmariadb-dev libmariadb-dev-compat libzstd-dev zlib1g-dev libyaml-dev libcunit1-dev libmicrohttpd-dev
-librdkafka-dev libzookeeper-mt-dev libssl-dev
+librdkafka-dev libzookeeper-mt-dev libssl-dev openssl
 mariadb-server mariadb-client zookeeper zookeeper-bin kcat jq zstd procps time"
 
 if [ "$(id -u)" != 0 ]; then

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "pos_store.h"
+#include "server.h"
 
 static const char *const level_name[] = {"ok", "warning", "problem"};
 
@@ -285,6 +286,10 @@ int cmd_check(int argc, char **argv)
                 printf("config: problem: %s: %s\n", path, err.msg);
                 bad++;
             }
+    if (server_tls_check(cfg, &err)) {
+        printf("config: problem: %s: %s\n", path, err.msg);
+        bad++;
+    }
     if (bad == 0)
         printf("config: ok: %s, %zu instance(s)\n", path, cfg->n_instances);
     mysql_library_init(0, NULL, NULL);

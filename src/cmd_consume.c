@@ -1,6 +1,11 @@
 /*
  * cmd_consume.c — `sluice consume --server H:P --user U --password-file F --instance NAME
- * --client-id ID [--batch N] [--count N] [--filter RE] [--timeout-ms N]`.
+ * --client-id ID [--batch N] [--count N] [--filter RE] [--timeout-ms N] [--tls | --tls-ca FILE]`.
+ *
+ * --tls connects with TLS (for a daemon with server.tls set), verifying the server's
+ * certificate against the system's CA store and the host of --server; --tls-ca FILE verifies it
+ * against the CAs of FILE instead (and implies --tls). A refused certificate is an error (exit
+ * 1), not retried.
  *
  * A get / print / ack loop over libsluice (include/sluice_client.h): each batch's changes are
  * written to stdout, one json object a line, flushed, and only then acked, so a change printed
@@ -35,7 +40,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: sluice consume --server HOST:PORT --user U --password-file F "
                     "--instance NAME --client-id ID [--batch N] [--count N] [--filter RE] "
-                    "[--timeout-ms N]\n");
+                    "[--timeout-ms N] [--tls | --tls-ca FILE]\n");
     return 2;
 }
 
@@ -52,10 +57,15 @@ static int parse_num(const char *s, unsigned long long max, unsigned long long *
 int cmd_consume(int argc, char **argv)
 {
     const char *server = NULL, *user = NULL, *pwfile = NULL, *instance = NULL, *cid = NULL;
-    const char *filter = NULL;
+    const char *filter = NULL, *tls_ca = NULL;
+    int tls = 0;
     unsigned long long batch = 1000, count = 0, timeout = 1000;
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(o, "--tls") == 0) {
+            tls = 1;
+            continue;
+        }
         if (v == NULL) {
             fprintf(stderr, "sluice consume: %s needs a value\n", o);
             return usage();
@@ -73,6 +83,8 @@ int cmd_consume(int argc, char **argv)
             cid = v;
         else if (strcmp(o, "--filter") == 0)
             filter = v;
+        else if (strcmp(o, "--tls-ca") == 0)
+            tls_ca = v;
         else if ((strcmp(o, "--batch") == 0 && parse_num(v, 1000000, &batch) == 0 && batch) ||
                  (strcmp(o, "--count") == 0 && parse_num(v, UINT64_MAX, &count) == 0) ||
                  (strcmp(o, "--timeout-ms") == 0 && parse_num(v, 60000, &timeout) == 0))
@@ -106,7 +118,11 @@ int cmd_consume(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct sluice_client *c = sluice_client_new();
-    int rc = sluice_client_connect(c, host, port, user, password, 10000);
+    int rc = SLUICE_OK;
+    if (tls || tls_ca)
+        rc = sluice_client_set_tls(c, tls_ca, 1);
+    if (rc == SLUICE_OK)
+        rc = sluice_client_connect(c, host, port, user, password, 10000);
     memset(password, 0, strlen(password));
     free(password);
     if (rc == SLUICE_OK)

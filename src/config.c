@@ -114,13 +114,20 @@ static const struct cfg_prop props[] = {
      "F}` (first line of F). Authentication is challenge-response: no password on the wire."},
     {"server.idle_timeout_ms", PT_U32, G(server.idle_timeout_ms), 100, 3600000, "60000", NULL, 0,
      "A connection silent this long (no request, no GET waiting), or not logged in by then, is "
-     "closed with a TIMEOUT error."},
+     "closed with a TIMEOUT error (with server.tls, one whose TLS handshake is not done by then is "
+     "closed without it)."},
     {"server.tls", PT_SECTION, SC_CONFIG, 0, NONE0, NULL, NULL, 0,
-     "TLS for client connections: not supported yet (refused at start-up when given)."},
+     "TLS for client connections: when given, every connection to `server.listen` is TLS 1.2 or "
+     "later from its first byte (`sluice consume --tls`, `sluice_client_set_tls()`); plain-text "
+     "clients are refused. Both keys are required. The files are read and checked at start-up "
+     "(and by `sluice check-config`): unreadable, not PEM, or a key that does not match the "
+     "certificate stops start-up naming the file."},
     {"server.tls.cert", PT_STR, G(server.tls_cert), NONE0, NULL, NULL, 0,
-     "PEM certificate file (not supported yet)."},
+     "PEM certificate file: the server's certificate first, then any intermediate CA "
+     "certificates (a chain file). Clients check that it names the host they connect to (DNS "
+     "name, or IP address SAN)."},
     {"server.tls.key", PT_STR, G(server.tls_key), NONE0, NULL, NULL, 0,
-     "PEM private key file (not supported yet)."},
+     "PEM private key file of that certificate (unencrypted)."},
     {"data_dir", PT_STR, G(data_dir), NONE0, "./var", NULL, 0,
      "Directory for the daemon's own state (schema history, pid file)."},
     {"node", PT_SECTION, SC_CONFIG, 0, NONE0, NULL, NULL, 0, "This daemon's identity."},
@@ -920,11 +927,11 @@ static int load_doc(struct loader *L, struct config *cfg)
         if (sc == NULL || sc == cfg->server.listen || parse_u64(sc + 1, &sport) || sport > 65535)
             return err_set(L->err, ERR_CONFIG, "%s:%d: key \"server.listen\": expected HOST:PORT",
                            L->path, seen[prop_index("server.listen")]);
-        if (cfg->server.tls_cert || cfg->server.tls_key)
-            return err_set(L->err, ERR_CONFIG,
-                           "%s:%d: key \"server.tls\": TLS for client connections is not "
-                           "supported yet",
-                           L->path, seen[prop_index("server.tls")]);
+        bool cert = cfg->server.tls_cert != NULL, key = cfg->server.tls_key != NULL;
+        if (cert != key)
+            return err_set(L->err, ERR_CONFIG, "%s:%d: key \"server.tls.%s\": needs %s too",
+                           L->path, seen[prop_index(cert ? "server.tls.cert" : "server.tls.key")],
+                           cert ? "cert" : "key", cert ? "server.tls.key" : "server.tls.cert");
     }
     int iline = seen[prop_index("instances")];
     if (cfg->n_instances == 0)

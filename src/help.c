@@ -69,7 +69,8 @@ static const struct help_cmd cmds[] = {
       {NULL, NULL}}},
     {"consume",
      "sluice consume --server HOST:PORT --user U --password-file F --instance NAME\n"
-     "               --client-id ID [--batch N] [--count N] [--filter RE] [--timeout-ms N]",
+     "               --client-id ID [--batch N] [--count N] [--filter RE] [--timeout-ms N]\n"
+     "               [--tls | --tls-ca FILE]",
      "print an instance's changes from a running daemon's client server, acking them",
      "Connects to the client protocol server of a running daemon (server.listen, see "
      "docs/protocol.md), logs in by challenge-response, subscribes to the instance as the client "
@@ -88,6 +89,10 @@ static const struct help_cmd cmds[] = {
       {"--filter RE", "Only changes of tables whose db.table matches this POSIX extended regex "
                       "(whole name)."},
       {"--timeout-ms N", "How long a get waits for changes (default 1000)."},
+      {"--tls", "Connect with TLS (a daemon with server.tls set), verifying the daemon's "
+                "certificate against the system's CA store and the host of --server (DNS name, "
+                "or IP address SAN)."},
+      {"--tls-ca FILE", "As --tls, but trust the CA certificates of FILE (PEM) instead."},
       {NULL, NULL}}},
     {"position",
      "sluice position show --config FILE [--instance NAME] [--json]\n"
@@ -133,7 +138,8 @@ static const struct help_cmd cmds[] = {
     {"check",
      "sluice check --config FILE",
      "validate a configuration and run the pre-flight checks against every source",
-     "Validates the configuration as check-config does (Kafka properties included), then "
+     "Validates the configuration as check-config does (Kafka properties and server.tls files "
+     "included), then "
      "connects to every instance's source and prints one line per check: reachable, login, "
      "log_bin, binlog_format (ROW), binlog_row_image (FULL recommended), the grants SELECT, "
      "REPLICATION SLAVE and REPLICATION CLIENT / BINLOG MONITOR, and whether the stored position "
@@ -145,7 +151,8 @@ static const struct help_cmd cmds[] = {
      "validate a configuration file and summarize its instances",
      "Reads the configuration and reports the first problem as FILE:LINE: key \"x\": reason "
      "(exit 1), or prints a summary line per instance (exit 0). Kafka sink properties are "
-     "checked by librdkafka. Passwords are never printed. Bad usage exits 2.",
+     "checked by librdkafka; the client server's server.tls certificate and key are loaded "
+     "and must match. Passwords are never printed. Bad usage exits 2.",
      {{NULL, NULL}}},
     {"decode",
      "sluice decode [--events rows|all] [--format json|canal|debezium]\n"

@@ -49,6 +49,7 @@
 #include "cmd_consume.h"
 #include "admin.h"
 #include "daemon.h"
+#include "server.h"
 #include "strbuf.h"
 #include "stream_pos.h"
 #include "xmalloc.h"
@@ -581,6 +582,12 @@ static int cmd_check_config(int argc, char **argv)
                 config_free(cfg);
                 return 1;
             }
+    /* The client server's TLS certificate and key, loaded as `sluice run` will. */
+    if (server_tls_check(cfg, &err)) {
+        fprintf(stderr, "sluice check-config: %s: %s\n", argv[0], err.msg);
+        config_free(cfg);
+        return 1;
+    }
     printf("%s: ok, %zu instance(s)\n", argv[0], cfg->n_instances);
     for (size_t i = 0; i < cfg->n_instances; i++) {
         const struct config_instance *in = &cfg->instances[i];

@@ -14,6 +14,17 @@
  * connection silent for server.idle_timeout_ms likewise (TIMEOUT). Each is logged (facility
  * SERVER) with the counts so far; nothing a client sends affects another connection.
  *
+ * TLS (server.tls): every connection is TLS from its first byte (TLS 1.2 or later, OpenSSL
+ * libssl). The certificate and key are loaded and checked when the server starts. A connection
+ * first completes its handshake, driven by the poll loop (SSL_ERROR_WANT_READ / WANT_WRITE say
+ * which event to wait for), and only then gets SERVER_HELLO. A failed handshake (a plain-text
+ * client, a client that does not trust the certificate) is logged, counted as a protocol error
+ * and closed with nothing sent; one not done within server.idle_timeout_ms as a timeout. Once
+ * established, conn_read / conn_write go through SSL_read / SSL_write, which may need the other
+ * direction's event, and SSL_read may leave decrypted bytes buffered that poll() cannot see
+ * (SSL_pending): the loop serves those without waiting. The daemon ignores SIGPIPE (daemon.c),
+ * so libssl's plain write() on a closed socket is an error return, as send() is.
+ *
  * Threads: the server thread owns every connection; hubs have their own locks.
  */
 #include <arpa/inet.h>
@@ -35,10 +46,13 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "admin.h"
 #include "log.h"
@@ -85,6 +99,11 @@ struct conn {
     bool has_filter;
     bool closing;
     uint64_t closing_since;
+    /* TLS (NULL without server.tls). tls_want: the poll events the handshake waits for, or
+     * POLLOUT when SSL_read needs to write, POLLIN when SSL_write needs to read. */
+    SSL *ssl;
+    bool tls_handshaking, tls_broken; /* broken: a fatal TLS error, no close_notify then */
+    short tls_rd_want, tls_wr_want;
 };
 
 struct server {
@@ -97,6 +116,7 @@ struct server {
     size_t nusers;
     struct conn **conns;
     size_t nconns;
+    SSL_CTX *tls; /* NULL: plain TCP */
     /* Counters since start (logged with every error). */
     uint64_t n_accepted, n_auth_failures, n_protocol_errors, n_timeouts;
 };
@@ -108,6 +128,210 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* ---- TLS ------------------------------------------------------------------------------------ */
+
+/* The reason of the first error in this thread's OpenSSL error queue ("" when none), which it
+ * empties. */
+static void tls_reason(char *buf, size_t n)
+{
+    unsigned long e = ERR_get_error();
+    buf[0] = '\0';
+    if (e) {
+        const char *r = ERR_reason_error_string(e);
+        if (r)
+            snprintf(buf, n, "%s", r);
+        else
+            ERR_error_string_n(e, buf, n);
+    }
+    ERR_clear_error();
+}
+
+/* A file the server reads: its own message for a missing or unreadable one (OpenSSL's says
+ * "system lib"). */
+static int check_readable(const char *what, const char *path, struct err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return err_set(err, ERR_CONFIG, "server.tls.%s: could not read \"%s\": %s", what, path,
+                       strerror(errno));
+    fclose(f);
+    return 0;
+}
+
+/* The server's TLS context from server.tls: the certificate (a PEM chain: the server's
+ * certificate first) and its private key, which must match. NULL with err filled otherwise. */
+static SSL_CTX *tls_ctx_new(const struct config *cfg, struct err *err)
+{
+    const char *cert = cfg->server.tls_cert, *key = cfg->server.tls_key;
+    char why[256];
+    if (check_readable("cert", cert, err) || check_readable("key", key, err))
+        return NULL;
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL) {
+        tls_reason(why, sizeof(why));
+        err_set(err, ERR_CONFIG, "server.tls: could not create a TLS context: %s", why);
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* No renegotiation (a client could make it cost the one server thread); an EOF without
+     * close_notify is a plain disconnect: frames delimit themselves. */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* Non-blocking writes from c->out, which may move (grow) between the retries of one write. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        tls_reason(why, sizeof(why));
+        err_set(err, ERR_CONFIG, "server.tls.cert: \"%s\" is not a PEM certificate (chain): %s",
+                cert, why);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        /* libssl checks the pair as it loads the key. */
+        unsigned long e = ERR_peek_error();
+        bool mismatch =
+            ERR_GET_LIB(e) == ERR_LIB_X509 && (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
+                                               ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH);
+        tls_reason(why, sizeof(why));
+        if (mismatch) {
+            err_set(err, ERR_CONFIG,
+                    "server.tls.key: \"%s\" does not match the certificate of \"%s\": %s", key,
+                    cert, why);
+            goto fail;
+        }
+        err_set(err, ERR_CONFIG, "server.tls.key: \"%s\" is not a PEM private key: %s", key, why);
+        goto fail;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        tls_reason(why, sizeof(why));
+        err_set(err, ERR_CONFIG,
+                "server.tls.key: \"%s\" does not match the certificate of \"%s\": %s", key, cert,
+                why);
+        goto fail;
+    }
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+int server_tls_check(const struct config *cfg, struct err *err)
+{
+    if (cfg->server.tls_cert == NULL)
+        return 0;
+    SSL_CTX *ctx = tls_ctx_new(cfg, err);
+    if (ctx == NULL)
+        return ERR_CONFIG;
+    SSL_CTX_free(ctx);
+    return 0;
+}
+
+/* The result r <= 0 of an SSL_read / SSL_write as recv() / send() would give it: 0 at the end
+ * of the stream, else -1 with errno (EAGAIN when it waits for *want: POLLIN or POLLOUT). */
+static ssize_t tls_io_result(struct conn *c, int r, short *want)
+{
+    char why[256];
+    int e = SSL_get_error(c->ssl, r), saved = errno;
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        *want = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        ERR_clear_error();
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        ERR_clear_error();
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        c->tls_broken = true;
+        ERR_clear_error();
+        errno = saved && saved != EAGAIN ? saved : ECONNRESET;
+        return -1;
+    default:
+        c->tls_broken = true;
+        tls_reason(why, sizeof(why));
+        log_debug(FAC, NULL, "client %s: TLS: %s", c->peer, why[0] ? why : "error");
+        errno = EPROTO;
+        return -1;
+    }
+}
+
+/* recv() and send() of the connection, through TLS when it has it. */
+static ssize_t conn_recv(struct conn *c, uint8_t *p, size_t n)
+{
+    if (c->ssl == NULL)
+        return recv(c->fd, p, n, 0);
+    c->tls_rd_want = 0;
+    ERR_clear_error();
+    int r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    return r > 0 ? r : tls_io_result(c, r, &c->tls_rd_want);
+}
+
+static ssize_t conn_send(struct conn *c, const uint8_t *p, size_t n)
+{
+    if (c->ssl == NULL)
+        return send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (c->tls_handshaking) {
+        errno = EAGAIN; /* SERVER_HELLO waits for the handshake */
+        return -1;
+    }
+    c->tls_wr_want = 0;
+    ERR_clear_error();
+    int r = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+        return r;
+    ssize_t v = tls_io_result(c, r, &c->tls_wr_want);
+    if (v == 0) {
+        errno = EPIPE; /* the client's close_notify: nothing can be sent any more */
+        v = -1;
+    }
+    return v;
+}
+
+/* True when SSL_read holds decrypted bytes of c that the loop should read now. */
+static bool tls_pending(const struct conn *c)
+{
+    return c->ssl && !c->tls_handshaking && !c->closing && c->inlen <= IN_HIGH_WATER &&
+           c->out.len - c->outoff < OUT_HIGH_WATER && SSL_pending(c->ssl) > 0;
+}
+
+/* Drives the handshake one step; returns false when it failed (logged and counted: the
+ * connection is to be closed, nothing can be sent on it). */
+static bool tls_handshake(struct server *s, struct conn *c)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        c->tls_handshaking = false;
+        c->tls_rd_want = 0;
+        log_debug(FAC, NULL, "client %s: %s, %s", c->peer, SSL_get_version(c->ssl),
+                  SSL_get_cipher_name(c->ssl));
+        return true;
+    }
+    int e = SSL_get_error(c->ssl, r), saved = errno;
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->tls_rd_want = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        ERR_clear_error();
+        return true;
+    }
+    char why[256];
+    tls_reason(why, sizeof(why));
+    if (why[0] == '\0')
+        snprintf(why, sizeof(why), "%s",
+                 e == SSL_ERROR_SYSCALL && saved ? strerror(saved) : "connection closed");
+    c->tls_broken = true;
+    s->n_protocol_errors++;
+    log_warn(FAC, NULL,
+             "client %s: TLS handshake failed: %s%s; closing (auth failures %llu, protocol errors "
+             "%llu, timeouts %llu)",
+             c->peer, why,
+             strstr(why, "wrong version") || strstr(why, "http request")
+                 ? " (a client not speaking TLS?)"
+                 : "",
+             (unsigned long long)s->n_auth_failures, (unsigned long long)s->n_protocol_errors,
+             (unsigned long long)s->n_timeouts);
+    return false;
+}
+
 /* ---- connections ---------------------------------------------------------------------------- */
 
 static void conn_free(struct server *s, struct conn *c)
@@ -116,6 +340,15 @@ static void conn_free(struct server *s, struct conn *c)
         hub_unsubscribe(c->hub, c->client_id);
     if (c->has_filter)
         regfree(&c->filter);
+    if (c->ssl) {
+        /* Best effort close_notify: non-blocking, never waited for. */
+        if (!c->tls_handshaking && !c->tls_broken) {
+            ERR_clear_error();
+            SSL_shutdown(c->ssl);
+        }
+        SSL_free(c->ssl);
+        ERR_clear_error();
+    }
     close(c->fd);
     free(c->in);
     proto_buf_free(&c->out);
@@ -136,6 +369,8 @@ static void conn_error(struct server *s, struct conn *c, unsigned code, const ch
     va_end(ap);
     proto_put_error(&c->out, code, msg);
     bool closes = proto_error_closes(code);
+    if (closes && c->tls_handshaking)
+        c->out.len = c->outoff = 0; /* nothing can be sent before the TLS handshake */
     if (code == PROTO_E_AUTH_FAILED)
         s->n_auth_failures++;
     else if (code == PROTO_E_TIMEOUT)
@@ -200,7 +435,23 @@ static void accept_one(struct server *s)
     c->fd = fd;
     snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
     c->last_rx_ms = mono_ms();
-    send_hello(c);
+    if (s->tls) {
+        ERR_clear_error();
+        c->ssl = SSL_new(s->tls);
+        if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+            char why[256];
+            tls_reason(why, sizeof(why));
+            log_error(FAC, NULL, "client %s refused: TLS: %s", c->peer, why);
+            SSL_free(c->ssl);
+            close(fd);
+            free(c);
+            return;
+        }
+        SSL_set_accept_state(c->ssl);
+        c->tls_handshaking = true;
+        c->tls_rd_want = POLLIN; /* the client speaks first */
+    }
+    send_hello(c); /* queued: sent once the TLS handshake is done */
     s->conns = xrealloc(s->conns, (s->nconns + 1) * sizeof(*s->conns));
     s->conns[s->nconns++] = c;
     s->n_accepted++;
@@ -473,7 +724,7 @@ static bool conn_read(struct server *s, struct conn *c)
             c->incap = c->incap ? c->incap * 2 : 32768;
             c->in = xrealloc(c->in, c->incap);
         }
-        ssize_t r = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
+        ssize_t r = conn_recv(c, c->in + c->inlen, c->incap - c->inlen);
         if (r > 0) {
             c->inlen += (size_t)r;
             continue;
@@ -493,8 +744,7 @@ static bool conn_read(struct server *s, struct conn *c)
 static bool conn_write(struct conn *c)
 {
     while (c->outoff < c->out.len) {
-        ssize_t w = send(c->fd, c->out.data + c->outoff, c->out.len - c->outoff,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = conn_send(c, c->out.data + c->outoff, c->out.len - c->outoff);
         if (w > 0) {
             c->outoff += (size_t)w;
             continue;
@@ -524,12 +774,17 @@ static void *server_thread(void *arg)
             struct conn *c = s->conns[i];
             try_get(c, now);
             if (!c->closing && !c->get_pending && now - c->last_rx_ms >= s->idle_ms)
-                conn_error(s, c, PROTO_E_TIMEOUT, "no request for %u ms", s->idle_ms);
+                conn_error(s, c, PROTO_E_TIMEOUT,
+                           c->tls_handshaking ? "no TLS handshake in %u ms"
+                                              : "no request for %u ms",
+                           s->idle_ms);
             if (!c->get_pending && !c->closing && c->inlen)
                 process_input(s, c);
             uint64_t due = c->get_pending ? c->g_deadline : c->last_rx_ms + s->idle_ms;
             if (due > now && due - now < (uint64_t)timeout)
                 timeout = (int)(due - now);
+            if (tls_pending(c))
+                timeout = 0; /* decrypted input poll() cannot see */
         }
         if (cap < s->nconns + 2) {
             cap = s->nconns + 16;
@@ -540,10 +795,18 @@ static void *server_thread(void *arg)
         for (size_t i = 0; i < s->nconns; i++) {
             struct conn *c = s->conns[i];
             short ev = 0;
-            if (!c->closing && c->out.len - c->outoff < OUT_HIGH_WATER && c->inlen <= IN_HIGH_WATER)
-                ev |= POLLIN;
-            if (c->outoff < c->out.len)
-                ev |= POLLOUT;
+            if (c->tls_handshaking) {
+                ev = c->closing ? 0 : c->tls_rd_want;
+            } else {
+                if (!c->closing && c->out.len - c->outoff < OUT_HIGH_WATER &&
+                    c->inlen <= IN_HIGH_WATER)
+                    ev |= POLLIN;
+                if (c->outoff < c->out.len)
+                    ev |= POLLOUT;
+                /* TLS records the other way round: a read that must write, a write that must
+                 * read. */
+                ev |= (c->tls_rd_want & POLLOUT) | (c->tls_wr_want & POLLIN);
+            }
             p[i + 2] = (struct pollfd){.fd = c->fd, .events = ev};
         }
         size_t npoll = s->nconns + 2;
@@ -565,10 +828,20 @@ static void *server_thread(void *arg)
             struct conn *c = s->conns[i];
             bool alive = true;
             short rev = p[i + 2].revents;
-            if ((rev & (POLLHUP | POLLERR)) && c->inlen > IN_HIGH_WATER)
+            if (c->tls_handshaking) {
+                if (rev && !c->closing)
+                    alive = tls_handshake(s, c);
+                if (alive && !c->tls_handshaking)
+                    rev |= POLLIN; /* the client's first frame may have come with it */
+            }
+            if (!alive || c->tls_handshaking) {
+                /* failed, or nothing to read or write yet */
+            } else if ((rev & (POLLHUP | POLLERR)) && c->inlen > IN_HIGH_WATER) {
                 alive = false; /* gone, with requests it cannot read further behind a GET */
-            else if (rev & (POLLIN | POLLHUP | POLLERR))
+            } else if ((rev & (POLLIN | POLLHUP | POLLERR)) ||
+                       ((rev & POLLOUT) && (c->tls_rd_want & POLLOUT)) || tls_pending(c)) {
                 alive = conn_read(s, c);
+            }
             if (alive)
                 alive = conn_write(c);
             if (alive && c->closing &&
@@ -628,6 +901,7 @@ static void free_server(struct server *s)
         OPENSSL_cleanse(s->users[i].key, sizeof(s->users[i].key));
     }
     free(s->users);
+    SSL_CTX_free(s->tls);
     if (s->fd >= 0)
         close(s->fd);
     if (s->wake[0] >= 0)
@@ -650,6 +924,19 @@ struct server *server_start(const struct config *cfg, struct err *err)
     if (load_users(s, cfg, err)) {
         free_server(s);
         return NULL;
+    }
+    if (cfg->server.tls_cert && (s->tls = tls_ctx_new(cfg, err)) == NULL) {
+        free_server(s);
+        return NULL;
+    }
+    if (s->tls) {
+        X509 *x = SSL_CTX_get0_certificate(s->tls);
+        if (x && X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+            log_warn(FAC, NULL, "server.tls.cert: \"%s\" has expired: clients will refuse it",
+                     cfg->server.tls_cert);
+        else if (x && X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+            log_warn(FAC, NULL, "server.tls.cert: \"%s\" is not valid yet: clients will refuse it",
+                     cfg->server.tls_cert);
     }
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
@@ -693,8 +980,8 @@ struct server *server_start(const struct config *cfg, struct err *err)
         free_server(s);
         return NULL;
     }
-    log_info(FAC, NULL, "client protocol server on %s (port %d), %zu user(s)", addr, s->port,
-             s->nusers);
+    log_info(FAC, NULL, "client protocol server on %s (port %d%s), %zu user(s)", addr, s->port,
+             s->tls ? ", TLS" : "", s->nusers);
     return s;
 }
 

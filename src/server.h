@@ -11,11 +11,18 @@
 
 struct server;
 
-/* Reads the users' passwords (password_file), listens on cfg->server.listen (port 0 = any free
- * port) and starts the serving thread. Returns the server (caller frees with server_stop), or
- * NULL with err filled (ERR_CONFIG: bad address or unreadable password file; ERR_IO: cannot
- * listen). cfg is borrowed and must outlive the server. */
+/* Reads the users' passwords (password_file), loads server.tls (when set: every connection is
+ * then TLS 1.2 or later), listens on cfg->server.listen (port 0 = any free port) and starts the
+ * serving thread. Returns the server (caller frees with server_stop), or NULL with err filled
+ * (ERR_CONFIG: bad address, unreadable password file, or a TLS certificate or key that cannot
+ * be read, is not PEM or does not match, the message naming the file; ERR_IO: cannot listen).
+ * cfg is borrowed and must outlive the server. */
 struct server *server_start(const struct config *cfg, struct err *err);
+
+/* Loads and checks server.tls as server_start() does (certificate chain and key readable, PEM,
+ * matching), for `sluice check-config`. Returns 0 (also without server.tls) or ERR_CONFIG with
+ * err filled. */
+int server_tls_check(const struct config *cfg, struct err *err);
 
 /* The port actually listened on. */
 int server_port(const struct server *s);

@@ -3,15 +3,23 @@
  * client protocol (docs/protocol.md), one request and one answer at a time.
  *
  * Built twice: into bin/sluice (`sluice consume`) and, with -fPIC and src/protocol.c only, into
- * build/libsluice.{a,so}. It uses nothing of the daemon but the frame codec, and libcrypto for
- * SHA-256 and HMAC-SHA256.
+ * build/libsluice.{a,so}. It uses nothing of the daemon but the frame codec, libcrypto for
+ * SHA-256 and HMAC-SHA256, and libssl for TLS.
  *
  * Every wait is bounded: poll() before each recv/send with the client's timeout (for a GET, its
  * own timeout plus the client's). Any I/O, timeout or protocol failure closes the socket, so a
  * half-read frame never confuses the next request.
  *
+ * TLS (sluice_client_set_tls): the handshake runs right after the TCP connect, before the
+ * protocol's handshake. Every byte then goes through sock_recv / sock_send, the one place that
+ * knows whether the connection is TLS; a TLS read or write may have to wait for the other
+ * direction (SSL_ERROR_WANT_READ / WANT_WRITE), and decrypted bytes may wait in libssl where
+ * poll() cannot see them (SSL_pending). libssl writes through a BIO of ours that uses
+ * send(MSG_NOSIGNAL), so a closed connection never raises SIGPIPE in the application.
+ *
  * Threads: a client is used by one thread at a time; no global state.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -19,6 +27,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +35,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "protocol.h"
 #include "sluice_client.h"
@@ -46,6 +59,13 @@ struct sluice_client {
     struct proto_buf out;
     uint8_t *in; /* the last frame's payload */
     size_t incap;
+    /* TLS: tls_ctx set by sluice_client_set_tls(); ssl per connection. */
+    SSL_CTX *tls_ctx;
+    BIO_METHOD *tls_bio;
+    SSL *ssl;
+    char *tls_ca;
+    int tls_verify;
+    char tls_why[256]; /* the reason of the last TLS failure in sock_recv / sock_send */
 };
 
 struct sluice_batch {
@@ -83,6 +103,23 @@ static void wipe_free(char *s)
     }
 }
 
+/* Closes the socket (after a TLS close_notify, best effort, when notify is set). */
+static void close_socket(struct sluice_client *c, int notify)
+{
+    if (c->ssl) {
+        if (notify) {
+            ERR_clear_error();
+            SSL_shutdown(c->ssl);
+        }
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        ERR_clear_error();
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
 static int __attribute__((format(printf, 3, 4)))
 fail(struct sluice_client *c, int code, const char *fmt, ...)
 {
@@ -90,11 +127,9 @@ fail(struct sluice_client *c, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->errstr, sizeof(c->errstr), fmt, ap);
     va_end(ap);
-    if (code == SLUICE_ERR_IO || code == SLUICE_ERR_TIMEOUT || code == SLUICE_ERR_PROTOCOL) {
-        if (c->fd >= 0)
-            close(c->fd);
-        c->fd = -1;
-    }
+    if (code == SLUICE_ERR_IO || code == SLUICE_ERR_TIMEOUT || code == SLUICE_ERR_PROTOCOL ||
+        code == SLUICE_ERR_TLS)
+        close_socket(c, 0);
     return code;
 }
 
@@ -115,6 +150,8 @@ const char *sluice_err_name(int err)
         return "SLUICE_ERR_SERVER";
     case SLUICE_ERR_STATE:
         return "SLUICE_ERR_STATE";
+    case SLUICE_ERR_TLS:
+        return "SLUICE_ERR_TLS";
     }
     return "SLUICE_ERR_UNKNOWN";
 }
@@ -129,9 +166,7 @@ struct sluice_client *sluice_client_new(void)
 
 static void disconnect(struct sluice_client *c)
 {
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
+    close_socket(c, 1);
     c->subscribed = 0;
 }
 
@@ -148,6 +183,9 @@ void sluice_client_free(struct sluice_client *c)
     free(c->filter);
     proto_buf_free(&c->out);
     free(c->in);
+    SSL_CTX_free(c->tls_ctx);
+    BIO_meth_free(c->tls_bio);
+    free(c->tls_ca);
     free(c);
 }
 
@@ -173,6 +211,8 @@ static uint64_t now_ms(void)
 /* Waits for fd to be ready for events until deadline; returns 0, or an error code. */
 static int wait_fd(struct sluice_client *c, short events, uint64_t deadline)
 {
+    if ((events & POLLIN) && c->ssl && SSL_pending(c->ssl) > 0)
+        return 0; /* decrypted bytes wait in libssl */
     for (;;) {
         uint64_t now = now_ms();
         if (now >= deadline)
@@ -186,20 +226,105 @@ static int wait_fd(struct sluice_client *c, short events, uint64_t deadline)
     }
 }
 
+/* The reason of the first error in this thread's OpenSSL error queue ("" when none), which it
+ * empties. */
+static void tls_reason(char *buf, size_t n)
+{
+    unsigned long e = ERR_get_error();
+    buf[0] = '\0';
+    if (e) {
+        const char *r = ERR_reason_error_string(e);
+        if (r)
+            snprintf(buf, n, "%s", r);
+        else
+            ERR_error_string_n(e, buf, n);
+    }
+    ERR_clear_error();
+}
+
+/* The result r <= 0 of SSL_read / SSL_write as recv() / send() give it: 0 at the end of the
+ * stream, else -1 with errno: EAGAIN when it waits for *want (POLLIN or POLLOUT), EPROTO for a
+ * TLS failure (reason in c->tls_why). */
+static ssize_t tls_result(struct sluice_client *c, int r, short *want)
+{
+    int e = SSL_get_error(c->ssl, r), saved = errno;
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        *want = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        ERR_clear_error();
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        ERR_clear_error();
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        ERR_clear_error();
+        errno = saved && saved != EAGAIN ? saved : ECONNRESET;
+        return -1;
+    default:
+        tls_reason(c->tls_why, sizeof(c->tls_why));
+        if (c->tls_why[0] == '\0')
+            snprintf(c->tls_why, sizeof(c->tls_why), "TLS error %d", e);
+        errno = EPROTO;
+        return -1;
+    }
+}
+
+/* recv() and send() of the connection, through TLS when it has it; *want (POLLIN at first) is
+ * what to wait for before the next try after an EAGAIN. */
+static ssize_t sock_recv(struct sluice_client *c, uint8_t *p, size_t n, short *want)
+{
+    *want = POLLIN;
+    if (c->ssl == NULL)
+        return recv(c->fd, p, n, 0);
+    ERR_clear_error();
+    int r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    return r > 0 ? r : tls_result(c, r, want);
+}
+
+static ssize_t sock_send(struct sluice_client *c, const uint8_t *p, size_t n, short *want)
+{
+    *want = POLLOUT;
+    if (c->ssl == NULL)
+        return send(c->fd, p, n, MSG_NOSIGNAL);
+    ERR_clear_error();
+    int r = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+        return r;
+    ssize_t v = tls_result(c, r, want);
+    if (v == 0) {
+        errno = EPIPE; /* the server's close_notify */
+        v = -1;
+    }
+    return v;
+}
+
+/* Why a sock_recv / sock_send failed (r < 0: errno). Static or c->tls_why. */
+static const char *sock_why(const struct sluice_client *c, ssize_t r)
+{
+    if (r == 0)
+        return "closed by the server";
+    if (errno == EPROTO && c->ssl)
+        return c->tls_why;
+    return strerror(errno);
+}
+
 static int send_out(struct sluice_client *c)
 {
     uint64_t deadline = now_ms() + (uint64_t)c->timeout_ms;
     size_t off = 0;
+    short want = POLLOUT;
     while (off < c->out.len) {
-        int rc = wait_fd(c, POLLOUT, deadline);
+        int rc = wait_fd(c, want, deadline);
         if (rc)
             return rc;
-        ssize_t w = send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
+        ssize_t w = sock_send(c, c->out.data + off, c->out.len - off, &want);
+        if (w < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (w < 0)
+        if (w <= 0)
             return fail(c, SLUICE_ERR_IO, "could not send to %s:%d: %s", c->host, c->port,
-                        strerror(errno));
+                        sock_why(c, w));
         off += (size_t)w;
     }
     c->out.len = 0;
@@ -209,19 +334,164 @@ static int send_out(struct sluice_client *c)
 static int recv_all(struct sluice_client *c, uint8_t *p, size_t n, uint64_t deadline)
 {
     size_t off = 0;
+    short want = POLLIN;
     while (off < n) {
-        int rc = wait_fd(c, POLLIN, deadline);
+        int rc = wait_fd(c, want, deadline);
         if (rc)
             return rc;
-        ssize_t r = recv(c->fd, p + off, n - off, 0);
-        if (r < 0 && errno == EINTR)
+        ssize_t r = sock_recv(c, p + off, n - off, &want);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (r <= 0)
             return fail(c, SLUICE_ERR_IO, "connection to %s:%d lost: %s", c->host, c->port,
-                        r == 0 ? "closed by the server" : strerror(errno));
+                        sock_why(c, r));
         off += (size_t)r;
     }
     return SLUICE_OK;
+}
+
+/* ---- TLS ----------------------------------------------------------------------------------- */
+
+/* libssl's socket BIO writes with write(): ours sends with MSG_NOSIGNAL (no SIGPIPE). The fd is
+ * the BIO's data. */
+static int bio_write(BIO *b, const char *p, int n)
+{
+    BIO_clear_retry_flags(b);
+    ssize_t w = send((int)(intptr_t)BIO_get_data(b), p, (size_t)n, MSG_NOSIGNAL);
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_write(b);
+    return (int)w;
+}
+
+static int bio_read(BIO *b, char *p, int n)
+{
+    BIO_clear_retry_flags(b);
+    ssize_t r = recv((int)(intptr_t)BIO_get_data(b), p, (size_t)n, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_read(b);
+    return (int)r;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0; /* nothing buffered; nothing else supported */
+}
+
+/* The TLS handshake on the connected socket, bounded by the client's timeout: the server's
+ * certificate is verified against the CA file (or the default store) and must be issued for
+ * c->host (DNS name, or IP address SAN), unless verification is off. */
+static int tls_connect(struct sluice_client *c)
+{
+    char why[256];
+    ERR_clear_error();
+    c->ssl = SSL_new(c->tls_ctx);
+    BIO *b = c->ssl ? BIO_new(c->tls_bio) : NULL;
+    if (b == NULL) {
+        tls_reason(why, sizeof(why));
+        return fail(c, SLUICE_ERR_TLS, "TLS: could not set up the connection: %s", why);
+    }
+    BIO_set_data(b, (void *)(intptr_t)c->fd);
+    BIO_set_init(b, 1);
+    SSL_set_bio(c->ssl, b, b);
+    unsigned char ip[16];
+    int is_ip = inet_pton(AF_INET, c->host, ip) == 1 || inet_pton(AF_INET6, c->host, ip) == 1;
+    if (!is_ip)
+        SSL_set_tlsext_host_name(c->ssl, c->host); /* SNI: DNS names only */
+    if (c->tls_verify && (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host)
+                                : SSL_set1_host(c->ssl, c->host)) != 1) {
+        tls_reason(why, sizeof(why));
+        return fail(c, SLUICE_ERR_TLS, "TLS: cannot check the certificate against host \"%s\": %s",
+                    c->host, why);
+    }
+    uint64_t deadline = now_ms() + (uint64_t)c->timeout_ms;
+    for (;;) {
+        ERR_clear_error();
+        int r = SSL_connect(c->ssl);
+        if (r == 1)
+            return SLUICE_OK;
+        int e = SSL_get_error(c->ssl, r), saved = errno;
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            int rc = wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+            if (rc)
+                return rc;
+            continue;
+        }
+        long vr = SSL_get_verify_result(c->ssl);
+        if (c->tls_verify && vr != X509_V_OK) {
+            ERR_clear_error();
+            return fail(c, SLUICE_ERR_TLS,
+                        "TLS: the certificate of %s:%d is not accepted: %s (host \"%s\", trusted "
+                        "CAs: %s%s%s)",
+                        c->host, c->port, X509_verify_cert_error_string(vr), c->host,
+                        c->tls_ca ? "\"" : "", c->tls_ca ? c->tls_ca : "the system's default store",
+                        c->tls_ca ? "\"" : "");
+        }
+        tls_reason(why, sizeof(why));
+        if (why[0] == '\0')
+            snprintf(why, sizeof(why), "%s",
+                     e == SSL_ERROR_SYSCALL && saved ? strerror(saved)
+                                                     : "connection closed by the server");
+        /* What a server that does not speak TLS makes of our ClientHello. */
+        int plain =
+            strstr(why, "wrong version") || strstr(why, "packet length") || strstr(why, "closed");
+        return fail(c, SLUICE_ERR_TLS, "TLS handshake with %s:%d failed: %s%s", c->host, c->port,
+                    why, plain ? " (does the server have server.tls set?)" : "");
+    }
+}
+
+int sluice_client_set_tls(struct sluice_client *c, const char *ca_file, int verify)
+{
+    if (c == NULL)
+        return SLUICE_ERR_ARG;
+    char why[256];
+    if (verify && ca_file) {
+        FILE *f = fopen(ca_file, "r");
+        if (f == NULL) {
+            snprintf(c->errstr, sizeof(c->errstr), "TLS: could not read CA file \"%s\": %s",
+                     ca_file, strerror(errno));
+            return SLUICE_ERR_TLS;
+        }
+        fclose(f);
+    }
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL)
+        goto tls_error;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+    if (verify && (ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+                           : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+        tls_reason(why, sizeof(why));
+        snprintf(c->errstr, sizeof(c->errstr), "TLS: could not load %s%s%s: %s",
+                 ca_file ? "CA file \"" : "the system's CA store", ca_file ? ca_file : "",
+                 ca_file ? "\"" : "", why);
+        SSL_CTX_free(ctx);
+        return SLUICE_ERR_TLS;
+    }
+    if (c->tls_bio == NULL) {
+        c->tls_bio = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "sluice socket");
+        if (c->tls_bio == NULL || BIO_meth_set_write(c->tls_bio, bio_write) != 1 ||
+            BIO_meth_set_read(c->tls_bio, bio_read) != 1 ||
+            BIO_meth_set_ctrl(c->tls_bio, bio_ctrl) != 1) {
+            SSL_CTX_free(ctx);
+            goto tls_error;
+        }
+    }
+    SSL_CTX_free(c->tls_ctx);
+    free(c->tls_ca);
+    c->tls_ctx = ctx;
+    c->tls_ca = verify ? dup_or_null(ca_file) : NULL;
+    c->tls_verify = verify != 0;
+    c->errstr[0] = '\0';
+    return SLUICE_OK;
+tls_error:
+    tls_reason(why, sizeof(why));
+    snprintf(c->errstr, sizeof(c->errstr), "TLS: could not set up: %s", why);
+    return SLUICE_ERR_TLS;
 }
 
 /* Reads one frame: *type and the payload in c->in[0..*len). An ERROR frame becomes
@@ -326,10 +596,21 @@ static int do_connect(struct sluice_client *c)
     }
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (c->tls_ctx) {
+        int rc = tls_connect(c);
+        if (rc)
+            return rc;
+    }
 
     uint8_t type;
     size_t len;
     int rc = recv_frame(c, 0, &type, &len);
+    if (rc && c->tls_ctx == NULL && (rc == SLUICE_ERR_IO || rc == SLUICE_ERR_TIMEOUT)) {
+        /* A TLS server waits for a handshake that never comes, then closes. */
+        size_t n = strlen(c->errstr);
+        snprintf(c->errstr + n, sizeof(c->errstr) - n,
+                 " before its SERVER_HELLO (if the server has server.tls set, use TLS)");
+    }
     if (rc)
         return rc;
     if (type != PROTO_SERVER_HELLO)

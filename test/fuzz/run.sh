@@ -30,8 +30,9 @@ CC_FUZZ=${CC_FUZZ:-clang}
 MARIADB_CFLAGS=$(pkg-config --cflags libmariadb 2>/dev/null || echo -I/usr/include/mariadb)
 MARIADB_LIBS=$(pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)
 CFLAGS_FUZZ="-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -Isrc/util -Iinclude $MARIADB_CFLAGS"
-# The client protocol server and `sluice consume` (in src/) need libcrypto and the client library.
-CRYPTO_LIBS=$(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+# The client protocol server and `sluice consume` (in src/) need libssl, libcrypto and the client
+# library.
+CRYPTO_LIBS=$(pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
 mkdir -p "$OUT/corpus" "$OUT/crashes"
 
 notok() {
@@ -104,7 +105,7 @@ echo "ok - fuzz decoder ${RUNS:-?} runs"
 # ---- fuzz_frames: the client protocol server's request handling ------------------------------
 # test/fuzz/fuzz_frames.c includes src/server.c (its statics), so that file is left out here.
 [ "$FRAMES_SECONDS" -gt 0 ] || exit 0
-CRYPTO_LIBS=$(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+CRYPTO_LIBS=$(pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
 FSRCS=
 for f in $SRCS; do
     [ "$f" = src/server.c ] || FSRCS="$FSRCS $f"

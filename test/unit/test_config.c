@@ -2,7 +2,8 @@
  * test_config.c — unit tests for src/config.c: the minimal file of issue 3 and conf/sluice.yaml
  * load as written; every error class reports its exact FILE:LINE and key; every start form is
  * parsed into its tagged struct; regexes, TLS modes, password vs password_file, ZooKeeper and
- * Kafka entries. YAML texts are written to a temp dir.
+ * Kafka entries; server.tls (both keys, and the files checked by server_tls_check()). YAML texts
+ * are written to a temp dir.
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "server.h"
 
 static char dir[64];
 static char path[128];
@@ -427,6 +429,33 @@ static void test_filters(void)
                  "db.table");
 }
 
+#define SERVER_TLS(tls)                                                                            \
+    "server:\n  listen: \"127.0.0.1:0\"\n  users: [{name: r, password: p}]\n" tls                  \
+    "instances:\n  - name: demo\n    source: {host: h, user: u}\n"                                 \
+    "    positions: {store: file, dir: d}\n    sinks: []\n"
+
+static void test_server_tls(void)
+{
+    struct config *cfg = load_text(SERVER_TLS("  tls: {cert: /nonexistent/c.pem, key: k.pem}\n"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(cfg->server.tls_cert, "/nonexistent/c.pem");
+    CU_ASSERT_STRING_EQUAL(cfg->server.tls_key, "k.pem");
+    /* The files are read when the server starts, and by check-config: named when missing. */
+    struct err e = {0};
+    CU_ASSERT_EQUAL(server_tls_check(cfg, &e), ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "server.tls.cert: could not read \"/nonexistent/c.pem\""));
+    config_free(cfg);
+    cfg = load_text(SERVER_TLS(""));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NULL(cfg->server.tls_cert);
+    CU_ASSERT_EQUAL(server_tls_check(cfg, &e), 0); /* no TLS: nothing to check */
+    config_free(cfg);
+    expect_error(SERVER_TLS("  tls: {cert: c.pem}\n"),
+                 "4: key \"server.tls.cert\": needs server.tls.key too");
+    expect_error(SERVER_TLS("  tls:\n    key: k.pem\n"),
+                 "5: key \"server.tls.key\": needs server.tls.cert too");
+}
+
 static void test_tls_modes(void)
 {
     static const char *const modes[] = {"disabled", "preferred", "required", "verify_identity"};
@@ -522,6 +551,7 @@ int main(void)
     CU_add_test(s, "start_forms", test_start_forms);
     CU_add_test(s, "filters", test_filters);
     CU_add_test(s, "tls_modes", test_tls_modes);
+    CU_add_test(s, "server_tls", test_server_tls);
     CU_add_test(s, "passwords", test_passwords);
     CU_add_test(s, "doc", test_doc);
     CU_basic_set_mode(CU_BRM_VERBOSE);
