@@ -49,7 +49,7 @@ LDFLAGS += -fsanitize=thread
 endif
 
 LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/util/*.c sinks/*.c meta/*.c)) \
-            src/client/sluice_client.c
+            src/client/sluice_client.c src/client/discover.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libsluice.a
 
@@ -61,16 +61,18 @@ SLUICE := $(BIN)/sluice$(if $(SANITIZER),-$(SANITIZER),)
 KAFKA_MOCK := $(BIN)/sluice-kafka-mock
 
 # libsluice, the client library (include/sluice_client.h): its own -fPIC objects of the client
-# and the frame codec only, as build/libsluice.a and build/libsluice.so (link with -lssl -lcrypto).
-CLIENT_SRCS := src/client/sluice_client.c src/protocol.c
+# and the frame codec only, as build/libsluice.a and build/libsluice.so (link with -lssl -lcrypto -lzookeeper_mt).
+CLIENT_SRCS := src/client/sluice_client.c src/client/discover.c src/protocol.c
 CLIENT_OBJS := $(CLIENT_SRCS:%.c=build/pic/%.o)
 CLIENT_LIBS := build/libsluice.a build/libsluice.so
+# What an application linking libsluice needs besides it (TLS; ZooKeeper for cluster discovery).
+CLIENT_DEPS := $(SSL_LIBS) -lzookeeper_mt -lpthread
 
 .PHONY: all test unit-tests bench fuzz clean style style-check
 all: $(SLUICE) $(KAFKA_MOCK) $(CLIENT_LIBS)
 
 # The ZooKeeper client hides its synchronous API unless THREADED is defined (libzookeeper_mt).
-$(BUILD)/meta/zk.o $(BUILD)/meta/zk_session.o $(BUILD)/src/cluster.o $(BUILD)/src/members.o $(BUILD)/src/cmd_cluster.o: CFLAGS += -DTHREADED
+$(BUILD)/meta/zk.o $(BUILD)/meta/zk_session.o $(BUILD)/src/cluster.o $(BUILD)/src/members.o $(BUILD)/src/cmd_cluster.o $(BUILD)/sinks/hub.o build/pic/src/client/discover.o $(BUILD)/src/client/discover.o: CFLAGS += -DTHREADED
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -108,13 +110,13 @@ build/libsluice.a: $(CLIENT_OBJS)
 	ar rcs $@ $^
 
 build/libsluice.so: $(CLIENT_OBJS)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libsluice.so.1 -o $@ $^ $(SSL_LIBS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libsluice.so.1 -o $@ $^ $(CLIENT_DEPS)
 
 examples: build/examples/consume
 
 build/examples/consume: examples/consume.c build/libsluice.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< build/libsluice.a $(LDFLAGS) $(SSL_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< build/libsluice.a $(LDFLAGS) $(CLIENT_DEPS)
 
 # The test runner takes the binaries it should use from the environment.
 test: $(SLUICE) $(KAFKA_MOCK) unit-tests
@@ -181,7 +183,7 @@ install-client: $(CLIENT_LIBS)
 	$(INSTALL) -m 755 build/libsluice.so $(DESTDIR)$(LIBDIR)/libsluice.so.1
 	ln -sf libsluice.so.1 $(DESTDIR)$(LIBDIR)/libsluice.so
 	$(INSTALL) -m 644 include/sluice_client.h $(DESTDIR)$(INCLUDEDIR)/sluice_client.h
-	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: libsluice\nDescription: %s\nVersion: %s\nLibs: -L$${libdir} -lsluice\nLibs.private: -lssl -lcrypto\nRequires.private: libssl libcrypto\nCflags: -I$${includedir}\n' \
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: libsluice\nDescription: %s\nVersion: %s\nLibs: -L$${libdir} -lsluice\nLibs.private: -lssl -lcrypto -lzookeeper_mt -lpthread\nRequires.private: libssl libcrypto\nCflags: -I$${includedir}\n' \
 	    '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' 'client of the sluice daemon (get/ack/rollback)' \
 	    '$(VERSION)' >$(DESTDIR)$(LIBDIR)/pkgconfig/libsluice.pc
 

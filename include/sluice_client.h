@@ -33,7 +33,7 @@
  * sluice_client_connect() (docs/protocol.md, "TLS").
  *
  * Memory: strings passed in are copied (borrowed for the call only). Link with -lsluice -lssl
- * -lcrypto (pkg-config libsluice).
+ * -lcrypto -lzookeeper_mt (pkg-config libsluice).
  */
 #ifndef SLUICE_CLIENT_H
 #define SLUICE_CLIENT_H
@@ -86,6 +86,22 @@ int sluice_client_connect(struct sluice_client *c,
  * handshake at connect is SLUICE_ERR_TLS, its errstr giving the reason ("unable to get local
  * issuer certificate", "IP address mismatch", ...). */
 int sluice_client_set_tls(struct sluice_client *c, const char *ca_file, int verify);
+
+/* Cluster mode (docs/cluster.md): connects to whichever daemon owns instance now, found in
+ * ZooKeeper (zk_servers "host:port[,host:port...]", zk_path the cluster's node "{root}/{cluster}",
+ * e.g. "/sluice/prod"), waiting up to timeout_ms for an owner (a failover may be under way).
+ * Then as sluice_client_connect(). sluice_client_reconnect() looks the owner up again, so after a
+ * failover it reaches the new owner, which resumes this client id at its acked cursor (cursors
+ * live in ZooKeeper in cluster mode). A daemon that does not own the instance (any more) answers
+ * SUBSCRIBE and GET with the server error 13 (NOT_OWNER), which closes the connection: reconnect.
+ * No owner with a client protocol address in time is SLUICE_ERR_IO, errstr saying what was seen. */
+int sluice_client_connect_cluster(struct sluice_client *c,
+                                  const char *zk_servers,
+                                  const char *zk_path,
+                                  const char *instance,
+                                  const char *user,
+                                  const char *password,
+                                  int timeout_ms);
 
 /* Subscribes to instance as client_id, with an optional filter (POSIX extended regex on the
  * whole "db.table"; NULL or "" = everything). *last_acked (when not NULL) gets the last batch id

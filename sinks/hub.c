@@ -38,7 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zookeeper/zookeeper.h>
+
 #include "hub.h"
+#include "config.h"
+#include "../meta/zk_session.h"
 #include "format.h"
 #include "fsutil.h"
 #include "log.h"
@@ -85,7 +89,14 @@ struct client {
 
 struct hub {
     char *name;
-    char *dir; /* DATA_DIR/NAME/clients */
+    char *dir; /* DATA_DIR/NAME/clients; NULL in cluster mode */
+    /* Cluster mode (the instance's positions in ZooKeeper): the cursors are the children of
+     * zk_dir ({instance node}/clients), so that whichever daemon owns the instance resumes
+     * every client where it acked. zs and its use are under zk_mu. */
+    char *zk_servers, *zk_dir;
+    int zk_timeout_ms;
+    pthread_mutex_t zk_mu;
+    struct zk_session zs;
     pthread_mutex_t mu;
     pthread_cond_t cond; /* signalled when a cursor moved */
     bool attached;       /* the instance has the sink open */
@@ -123,17 +134,60 @@ static int key_cmp(const struct key *a, const struct key *b)
     return a->row < b->row ? -1 : a->row > b->row;
 }
 
-/* Writes the cursor of c (a copy taken under the lock) to DIR/ID: .tmp, fsync, rename, fsync
- * the directory. Returns 0 or -1 with msg filled. */
-static int save_cursor(const char *dir, const struct client *c, char *msg, size_t msgsz)
+static int cursor_text(const struct client *c, char *text, size_t sz)
+{
+    return snprintf(text, sz, "%s\nbatch %llu\nfile %s\npos %llu\nrow %u\n", CURSOR_MAGIC,
+                    (unsigned long long)c->acked_batch, c->has_key ? c->acked_key.file : "-",
+                    (unsigned long long)c->acked_key.pos, c->acked_key.row);
+}
+
+/* Cluster mode: a connected session (opened when there is none). Fails at once, with msg,
+ * when ZooKeeper does not answer now: a caller on the server thread must not wait. zk_mu held. */
+static int zk_ready(struct hub *h, char *msg, size_t msgsz)
+{
+    if (zk_session_expired(&h->zs)) {
+        zk_session_close(&h->zs);
+        struct err e = {0};
+        if (zk_session_open(&h->zs, h->zk_servers, h->zk_timeout_ms, &e) ||
+            zk_ensure_path(&h->zs, h->zk_dir, &e)) {
+            snprintf(msg, msgsz, "client cursors: %s", e.msg);
+            return -1;
+        }
+    }
+    if (atomic_load(&h->zs.state) != ZOO_CONNECTED_STATE) {
+        snprintf(msg, msgsz, "client cursors: ZooKeeper at \"%s\" not connected; try again",
+                 h->zk_servers);
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes the cursor of c (a copy taken under the lock): in cluster mode to the node
+ * zk_dir/ID; else to DIR/ID (.tmp, fsync, rename, fsync the directory). Returns 0 or -1 with
+ * msg filled. */
+static int save_cursor(struct hub *h, const struct client *c, char *msg, size_t msgsz)
 {
     char path[4200], tmp[4210], text[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, c->id);
+    int n = cursor_text(c, text, sizeof(text));
+    if (h->zk_dir) {
+        pthread_mutex_lock(&h->zk_mu);
+        int r = zk_ready(h, msg, msgsz);
+        if (r == 0) {
+            snprintf(path, sizeof(path), "%s/%s", h->zk_dir, c->id);
+            int rc = zoo_set(h->zs.zh, path, text, n, -1);
+            if (rc == ZNONODE)
+                rc = zoo_create(h->zs.zh, path, text, n, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+            if (rc != ZOK) {
+                snprintf(msg, msgsz, "could not write the client cursor \"%s\" on %s: %s", path,
+                         h->zk_servers, zerror(rc));
+                r = -1;
+            }
+        }
+        pthread_mutex_unlock(&h->zk_mu);
+        return r;
+    }
+    snprintf(path, sizeof(path), "%s/%s", h->dir, c->id);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int n =
-        snprintf(text, sizeof(text), "%s\nbatch %llu\nfile %s\npos %llu\nrow %u\n", CURSOR_MAGIC,
-                 (unsigned long long)c->acked_batch, c->has_key ? c->acked_key.file : "-",
-                 (unsigned long long)c->acked_key.pos, c->acked_key.row);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || fs_write_all(fd, text, (size_t)n, NULL) != 0 || fsync(fd) != 0) {
         snprintf(msg, msgsz, "could not write \"%s\": %s", tmp, strerror(errno));
@@ -142,7 +196,7 @@ static int save_cursor(const char *dir, const struct client *c, char *msg, size_
         return -1;
     }
     close(fd);
-    if (rename(tmp, path) != 0 || fs_fsync_dir(dir) != 0) {
+    if (rename(tmp, path) != 0 || fs_fsync_dir(h->dir) != 0) {
         snprintf(msg, msgsz, "could not rename \"%s\": %s", tmp, strerror(errno));
         return -1;
     }
@@ -181,26 +235,28 @@ static struct client *add_client(struct hub *h, const char *id)
     return c;
 }
 
-static int load_cursor(struct hub *h, const char *id, struct err *err)
+static struct client *find_client(struct hub *h, const char *id);
+
+/* Applies a cursor's text (what save_cursor wrote) to client id, added when unknown. Returns
+ * 0, or ERR_IO naming where when the text is not a cursor. */
+static int
+apply_cursor(struct hub *h, const char *id, const char *text, const char *where, struct err *err)
 {
-    char path[4200], file[64];
-    snprintf(path, sizeof(path), "%s/%s", h->dir, id);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return err_set(err, ERR_IO, "could not open \"%s\": %s", path, strerror(errno));
-    char magic[64] = "";
+    char magic[64] = "", file[64] = "";
     unsigned long long batch = 0, pos = 0;
     unsigned row = 0;
-    int got = fscanf(f, "%63[^\n]\nbatch %llu\nfile %63s\npos %llu\nrow %u", magic, &batch, file,
+    int got = sscanf(text, "%63[^\n]\nbatch %llu\nfile %63s\npos %llu\nrow %u", magic, &batch, file,
                      &pos, &row);
-    fclose(f);
     if (got != 5 || strcmp(magic, CURSOR_MAGIC) != 0)
-        return err_set(err, ERR_IO, "client cursor \"%s\" is corrupt", path);
-    struct client *c = add_client(h, id);
+        return err_set(err, ERR_IO, "client cursor \"%s\" is corrupt", where);
+    struct client *c = find_client(h, id);
+    if (c == NULL)
+        c = add_client(h, id);
     c->acked_batch = batch;
     c->next_batch = batch + 1;
-    if (strcmp(file, "-") != 0) {
-        c->has_key = c->skipping = true;
+    c->has_key = c->skipping = strcmp(file, "-") != 0;
+    memset(&c->acked_key, 0, sizeof(c->acked_key));
+    if (c->has_key) {
         snprintf(c->acked_key.file, sizeof(c->acked_key.file), "%s", file);
         c->acked_key.pos = pos;
         c->acked_key.row = row;
@@ -208,31 +264,90 @@ static int load_cursor(struct hub *h, const char *id, struct err *err)
     return 0;
 }
 
+static int load_cursor(struct hub *h, const char *id, struct err *err)
+{
+    char path[4200], text[512];
+    snprintf(path, sizeof(path), "%s/%s", h->dir, id);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return err_set(err, ERR_IO, "could not open \"%s\": %s", path, strerror(errno));
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return apply_cursor(h, id, text, path, err);
+}
+
+/* Cluster mode, when the instance opens the hub (this daemon now owns it): every cursor from
+ * ZooKeeper, the latest whichever daemon wrote it. h->mu held. */
+static int zk_load_cursors(struct hub *h, struct err *err)
+{
+    char msg[300];
+    pthread_mutex_lock(&h->zk_mu);
+    if (zk_ready(h, msg, sizeof(msg))) {
+        pthread_mutex_unlock(&h->zk_mu);
+        return err_set(err, ERR_SINK, "%s", msg);
+    }
+    struct String_vector kids = {0, NULL};
+    int rc = zoo_get_children(h->zs.zh, h->zk_dir, 0, &kids), r = 0;
+    if (rc != ZOK)
+        r = err_set(err, ERR_SINK, "could not list the client cursors under \"%s\" on %s: %s",
+                    h->zk_dir, h->zk_servers, zerror(rc));
+    for (int i = 0; r == 0 && i < kids.count; i++) {
+        char path[1200], *text = NULL;
+        snprintf(path, sizeof(path), "%s/%s", h->zk_dir, kids.data[i]);
+        if (!valid_id(kids.data[i]) || zk_get_string(&h->zs, path, &text) != ZOK)
+            continue;
+        r = apply_cursor(h, kids.data[i], text, path, err);
+        free(text);
+    }
+    deallocate_String_vector(&kids);
+    pthread_mutex_unlock(&h->zk_mu);
+    return r;
+}
+
 /* ---- registry ---------------------------------------------------------------------------- */
 
-int hub_create(const char *name, const char *data_dir, struct err *err)
+int hub_create(const struct config_instance *ic, const char *data_dir, struct err *err)
 {
+    const char *name = ic->name;
     struct hub *h = xcalloc(1, sizeof(*h));
     h->name = xstrdup(name);
-    size_t dl = strlen(data_dir) + strlen(name) + 16;
-    h->dir = xmalloc(dl);
-    snprintf(h->dir, dl, "%s/%s/clients", data_dir, name);
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cond, NULL);
-    int rc = fs_mkdirs(h->dir, err);
-    DIR *d = rc ? NULL : opendir(h->dir);
-    if (rc == 0 && d == NULL)
-        rc = err_set(err, ERR_IO, "could not open \"%s\": %s", h->dir, strerror(errno));
-    for (struct dirent *de; rc == 0 && d && (de = readdir(d)) != NULL;)
-        if (valid_id(de->d_name) && de->d_name[0] != '.')
-            rc = load_cursor(h, de->d_name, err);
-    if (d)
-        closedir(d);
+    pthread_mutex_init(&h->zk_mu, NULL);
+    int rc = 0;
+    if (ic->positions.store == CONFIG_STORE_ZOOKEEPER) {
+        /* The same layout as meta/zk.c's instance node. */
+        struct strbuf sb = {0};
+        strbuf_printf(&sb, "%s/%s/instances/%s/clients",
+                      strcmp(ic->positions.root, "/") == 0 ? "" : ic->positions.root,
+                      ic->positions.cluster, name);
+        h->zk_dir = xstrdup(sb.buf);
+        strbuf_free(&sb);
+        h->zk_servers = xstrdup(ic->positions.servers);
+        h->zk_timeout_ms = (int)ic->positions.session_timeout_ms;
+        atomic_init(&h->zs.expired, true);
+    } else {
+        size_t dl = strlen(data_dir) + strlen(name) + 16;
+        h->dir = xmalloc(dl);
+        snprintf(h->dir, dl, "%s/%s/clients", data_dir, name);
+        rc = fs_mkdirs(h->dir, err);
+        DIR *d = rc ? NULL : opendir(h->dir);
+        if (rc == 0 && d == NULL)
+            rc = err_set(err, ERR_IO, "could not open \"%s\": %s", h->dir, strerror(errno));
+        for (struct dirent *de; rc == 0 && d && (de = readdir(d)) != NULL;)
+            if (valid_id(de->d_name) && de->d_name[0] != '.')
+                rc = load_cursor(h, de->d_name, err);
+        if (d)
+            closedir(d);
+    }
     pthread_mutex_lock(&reg_mu);
     hubs = xrealloc(hubs, (nhubs + 1) * sizeof(*hubs));
     hubs[nhubs++] = h; /* also on failure: hub_destroy_all frees it */
     pthread_mutex_unlock(&reg_mu);
-    if (rc == 0)
+    if (rc == 0 && h->zk_dir)
+        log_info(FAC, name, "client hub ready: cursors in ZooKeeper under %s", h->zk_dir);
+    else if (rc == 0)
         log_info(FAC, name, "client hub ready: %zu known client id(s)", h->ncl);
     return rc;
 }
@@ -274,6 +389,11 @@ void hub_destroy_all(void)
         free(h->cl);
         pthread_mutex_destroy(&h->mu);
         pthread_cond_destroy(&h->cond);
+        if (h->zk_dir)
+            zk_session_close(&h->zs);
+        pthread_mutex_destroy(&h->zk_mu);
+        free(h->zk_dir);
+        free(h->zk_servers);
         free(h->name);
         free(h->dir);
         free(h);
@@ -334,6 +454,14 @@ int hub_subscribe(
     struct hub *h, const char *client_id, uint64_t *last_acked, char *msg, size_t msgsz)
 {
     pthread_mutex_lock(&h->mu);
+    if (h->zk_dir && !h->attached) {
+        pthread_mutex_unlock(&h->mu);
+        snprintf(msg, msgsz,
+                 "instance \"%s\" is not running on this daemon (cluster mode: another daemon "
+                 "owns it, or it is starting); find its owner in ZooKeeper",
+                 h->name);
+        return -PROTO_E_NOT_OWNER;
+    }
     struct client *c = find_client(h, client_id);
     bool fresh = c == NULL;
     if (c == NULL)
@@ -350,7 +478,7 @@ int hub_subscribe(
     pthread_mutex_unlock(&h->mu);
     if (fresh) {
         log_info(FAC, h->name, "new client id \"%s\"", client_id);
-        if (save_cursor(h->dir, &copy, msg, msgsz) != 0)
+        if (save_cursor(h, &copy, msg, msgsz) != 0)
             return -PROTO_E_INTERNAL;
     }
     return 0;
@@ -377,6 +505,10 @@ int hub_get(struct hub *h,
     int rc = 0;
     pthread_mutex_lock(&h->mu);
     struct client *c = find_client(h, client_id);
+    if (c && h->zk_dir && !h->attached) {
+        rc = -PROTO_E_NOT_OWNER; /* stepped down (cluster mode): the client must move */
+        goto out;
+    }
     if (c == NULL || !h->attached)
         goto out;
     advance_skips(h);
@@ -453,7 +585,7 @@ int hub_ack(struct hub *h, const char *client_id, uint64_t batch_id, char *msg, 
     struct client copy = *c;
     pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->mu);
-    return save_cursor(h->dir, &copy, msg, msgsz) ? -PROTO_E_INTERNAL : 0;
+    return save_cursor(h, &copy, msg, msgsz) ? -PROTO_E_INTERNAL : 0;
 }
 
 int hub_rollback(struct hub *h, const char *client_id, uint64_t batch_id)
@@ -486,6 +618,11 @@ static struct sink *hub_open(const struct sink_conf *conf, struct err *err)
     if (h->attached) {
         pthread_mutex_unlock(&h->mu);
         err_set(err, ERR_SINK, "instance \"%s\": client hub already open", h->name);
+        return NULL;
+    }
+    /* Cluster mode: the cursors as the last owner left them. */
+    if (h->zk_dir && zk_load_cursors(h, err)) {
+        pthread_mutex_unlock(&h->mu);
         return NULL;
     }
     /* The instance resumes at its consumed position: every cursor restarts there and passes

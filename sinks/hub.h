@@ -26,10 +26,15 @@ extern const struct sink_ops sink_hub_ops;
 
 struct hub;
 
-/* Creates the hub of instance `name` and loads its client cursors from
- * DATA_DIR/name/clients/ (created when missing). Returns 0, or ERR_IO with err filled (an
- * unreadable or corrupt cursor file). */
-int hub_create(const char *name, const char *data_dir, struct err *err);
+struct config_instance;
+
+/* Creates the hub of instance ic and loads its client cursors from DATA_DIR/NAME/clients/
+ * (created when missing). Returns 0, or ERR_IO with err filled (an unreadable or corrupt cursor
+ * file). In cluster mode (ic's positions in ZooKeeper) the cursors live under the instance's
+ * node instead ({root}/{cluster}/instances/NAME/clients/ID) and are read each time the
+ * instance opens the hub (this daemon became its owner); until then subscribe and get answer
+ * -PROTO_E_NOT_OWNER. */
+int hub_create(const struct config_instance *ic, const char *data_dir, struct err *err);
 /* The hub of an instance, NULL when none. Borrowed, valid until hub_destroy_all(). */
 struct hub *hub_find(const char *name);
 /* Frees every hub. No sink may be open and no server running. */

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <zookeeper/zookeeper.h>
 
@@ -46,17 +47,17 @@
 
 struct cluster {
     struct pos_store *st;
-    struct members *members; /* borrowed */
-    char *node_name, *admin;
-    char *running;          /* {instance node}/running */
-    char *mine;             /* my election node (full path), NULL when none */
-    uint64_t epoch;         /* my node's sequence number, 0 when not owner */
-    atomic_bool owner;      /* between a successful acquire and release */
-    atomic_bool lost;       /* the lease thread found my node gone */
-    atomic_bool changed;    /* a watched node changed (the watcher) */
-    atomic_bool foreign;    /* the lease thread saw the record written by someone else */
-    char foreign_who[300];  /* written by the lease thread before foreign is set */
-    _Atomic uint64_t ok_ms; /* send time of the last exists() answered while owner */
+    struct members *members;          /* borrowed */
+    char *node_name, *admin, *server; /* server: the client protocol's address, "" when none */
+    char *running;                    /* {instance node}/running */
+    char *mine;                       /* my election node (full path), NULL when none */
+    uint64_t epoch;                   /* my node's sequence number, 0 when not owner */
+    atomic_bool owner;                /* between a successful acquire and release */
+    atomic_bool lost;                 /* the lease thread found my node gone */
+    atomic_bool changed;              /* a watched node changed (the watcher) */
+    atomic_bool foreign;              /* the lease thread saw the record written by someone else */
+    char foreign_who[300];            /* written by the lease thread before foreign is set */
+    _Atomic uint64_t ok_ms;           /* send time of the last exists() answered while owner */
     int timeout_ms;
     pthread_t lease;
     bool lease_running;
@@ -77,14 +78,28 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-struct cluster *
-cluster_new(struct pos_store *st, struct members *members, const char *node, const char *admin)
+struct cluster *cluster_new(struct pos_store *st,
+                            struct members *members,
+                            const char *node,
+                            const char *admin,
+                            const char *server)
 {
     struct cluster *cl = xcalloc(1, sizeof(*cl));
     cl->st = st;
     cl->members = members;
     cl->node_name = xstrdup(node ? node : "");
     cl->admin = xstrdup(admin ? admin : "");
+    cl->server = xstrdup(server ? server : "");
+    /* A wildcard listen address is no address for a client: publish the host name instead. */
+    const char *colon = strrchr(cl->server, ':');
+    if (colon && (strncmp(cl->server, "0.0.0.0:", 8) == 0 || strncmp(cl->server, "[::]:", 5) == 0 ||
+                  strncmp(cl->server, "*:", 2) == 0)) {
+        char host[256] = "localhost", addr[300];
+        gethostname(host, sizeof(host) - 1);
+        snprintf(addr, sizeof(addr), "%s%s", host, colon);
+        free(cl->server);
+        cl->server = xstrdup(addr);
+    }
     struct strbuf sb = {0};
     strbuf_printf(&sb, "%s/running", pos_store_zk_node(st));
     cl->running = xstrdup(sb.buf);
@@ -104,6 +119,7 @@ void cluster_free(struct cluster *cl)
         return;
     free(cl->node_name);
     free(cl->admin);
+    free(cl->server);
     free(cl->running);
     free(cl->mine);
     free(cl);
@@ -208,7 +224,8 @@ static int create_mine(struct cluster *cl, zhandle_t *zh)
 {
     char path[1024], data[512];
     snprintf(path, sizeof(path), "%s/n-", cl->running);
-    int n = snprintf(data, sizeof(data), "node=%s\nadmin=%s\n", cl->node_name, cl->admin);
+    int n = snprintf(data, sizeof(data), "node=%s\nadmin=%s\nserver=%s\n", cl->node_name, cl->admin,
+                     cl->server);
     int rc = zoo_create(zh, cl->running, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
     if (rc != ZOK && rc != ZNODEEXISTS)
         return rc;
@@ -419,8 +436,8 @@ int cluster_acquire(struct cluster *cl, atomic_bool *stop, struct err *err)
         /* Owner. The epoch is my sequence number + 1. */
         cl->epoch = strtoull(base + 2, NULL, 10) + 1; /* 0 means none */
         char data[512];
-        int n = snprintf(data, sizeof(data), "node=%s\nadmin=%s\nepoch=%llu\n", cl->node_name,
-                         cl->admin, (unsigned long long)cl->epoch);
+        int n = snprintf(data, sizeof(data), "node=%s\nadmin=%s\nserver=%s\nepoch=%llu\n",
+                         cl->node_name, cl->admin, cl->server, (unsigned long long)cl->epoch);
         uint64_t sent = mono_ms();
         rc = zoo_set(zh, cl->mine, data, n, -1);
         if (rc != ZOK) {

@@ -21,10 +21,14 @@ struct members;
 
 /* A cluster member for the instance whose ZooKeeper store is st (borrowed: st must outlive
  * the cluster; close the store first, then cluster_free). members (borrowed, may be NULL: no
- * fair shares) is this daemon's membership in the cluster (members.h). node and admin (this
- * daemon's name and admin address, written into the election node) are copied. */
-struct cluster *
-cluster_new(struct pos_store *st, struct members *members, const char *node, const char *admin);
+ * fair shares) is this daemon's membership in the cluster (members.h). node, admin and server
+ * (this daemon's name, admin address and client protocol address, NULL when none: written
+ * into the election node) are copied. */
+struct cluster *cluster_new(struct pos_store *st,
+                            struct members *members,
+                            const char *node,
+                            const char *admin,
+                            const char *server);
 
 /* Frees cl (after cluster_release); NULL is a no-op. Does not touch ZooKeeper. */
 void cluster_free(struct cluster *cl);

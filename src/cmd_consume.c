@@ -7,6 +7,10 @@
  * against the CAs of FILE instead (and implies --tls). A refused certificate is an error (exit
  * 1), not retried.
  *
+ * Cluster mode: --zookeeper SERVERS --cluster NAME [--root PATH] instead of --server finds the
+ * daemon that owns the instance in ZooKeeper (sluice_client_connect_cluster) and, after a
+ * failover, the new one: a reconnect looks it up again and resumes at the client id's cursor.
+ *
  * A get / print / ack loop over libsluice (include/sluice_client.h): each batch's changes are
  * written to stdout, one json object a line, flushed, and only then acked, so a change printed
  * is a change whose ack may be lost (delivered again), never one skipped. With --count it stops
@@ -38,9 +42,11 @@ static void on_signal(int sig)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: sluice consume --server HOST:PORT --user U --password-file F "
-                    "--instance NAME --client-id ID [--batch N] [--count N] [--filter RE] "
-                    "[--timeout-ms N] [--tls | --tls-ca FILE]\n");
+    fprintf(stderr,
+            "usage: sluice consume (--server HOST:PORT | --zookeeper SERVERS --cluster NAME "
+            "[--root PATH]) --user U --password-file F --instance NAME --client-id ID "
+            "[--batch N] [--count N] [--filter RE] [--timeout-ms N] "
+            "[--tls | --tls-ca FILE]\n");
     return 2;
 }
 
@@ -54,10 +60,16 @@ static int parse_num(const char *s, unsigned long long max, unsigned long long *
     return 0;
 }
 
+/* The daemon does not (or no longer) run the instance: cluster mode, look again. */
+static int not_owner(const struct sluice_client *c, int rc)
+{
+    return rc == SLUICE_ERR_SERVER && sluice_client_server_error(c) == 13;
+}
+
 int cmd_consume(int argc, char **argv)
 {
     const char *server = NULL, *user = NULL, *pwfile = NULL, *instance = NULL, *cid = NULL;
-    const char *filter = NULL, *tls_ca = NULL;
+    const char *filter = NULL, *tls_ca = NULL, *zk = NULL, *cluster = NULL, *root = "/sluice";
     int tls = 0;
     unsigned long long batch = 1000, count = 0, timeout = 1000;
     for (int i = 0; i < argc; i++) {
@@ -73,6 +85,12 @@ int cmd_consume(int argc, char **argv)
         i++;
         if (strcmp(o, "--server") == 0)
             server = v;
+        else if (strcmp(o, "--zookeeper") == 0)
+            zk = v;
+        else if (strcmp(o, "--cluster") == 0)
+            cluster = v;
+        else if (strcmp(o, "--root") == 0)
+            root = v;
         else if (strcmp(o, "--user") == 0)
             user = v;
         else if (strcmp(o, "--password-file") == 0)
@@ -94,15 +112,23 @@ int cmd_consume(int argc, char **argv)
             return usage();
         }
     }
-    if (!server || !user || !pwfile || !instance || !cid) {
-        fprintf(stderr, "sluice consume: --server, --user, --password-file, --instance and "
-                        "--client-id are required\n");
+    if ((server == NULL) == (zk == NULL) || (zk == NULL) != (cluster == NULL) || !user || !pwfile ||
+        !instance || !cid) {
+        fprintf(stderr, "sluice consume: --server (or --zookeeper and --cluster), --user, "
+                        "--password-file, --instance and --client-id are required\n");
         return usage();
     }
-    char host[256];
-    int port;
+    if (zk && (root[0] != '/' || strchr(cluster, '/') || cluster[0] == '\0')) {
+        fprintf(stderr, "sluice consume: --root must be an absolute path, --cluster a name "
+                        "without '/'\n");
+        return 2;
+    }
+    char host[256], zk_path[1024];
+    int port = 0;
     struct err err = {0};
-    if (admin_parse_addr(server, host, sizeof(host), &port, &err)) {
+    if (zk)
+        snprintf(zk_path, sizeof(zk_path), "%s/%s", strcmp(root, "/") == 0 ? "" : root, cluster);
+    if (server && admin_parse_addr(server, host, sizeof(host), &port, &err)) {
         fprintf(stderr, "sluice consume: %s\n", err.msg);
         return 2;
     }
@@ -121,12 +147,24 @@ int cmd_consume(int argc, char **argv)
     int rc = SLUICE_OK;
     if (tls || tls_ca)
         rc = sluice_client_set_tls(c, tls_ca, 1);
-    if (rc == SLUICE_OK)
+    if (rc == SLUICE_OK && zk) {
+        /* Cluster mode: no owner yet, or one still starting (NOT_OWNER): wait a while. */
+        for (int tries = 0; tries < 30 && !stop; tries++) {
+            rc = sluice_client_connect_cluster(c, zk, zk_path, instance, user, password, 10000);
+            if (rc == SLUICE_OK)
+                rc = sluice_client_subscribe(c, instance, cid, filter, NULL);
+            if (!(rc == SLUICE_ERR_IO || rc == SLUICE_ERR_TIMEOUT || not_owner(c, rc)))
+                break;
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+        }
+    } else if (rc == SLUICE_OK) {
         rc = sluice_client_connect(c, host, port, user, password, 10000);
+        if (rc == SLUICE_OK)
+            rc = sluice_client_subscribe(c, instance, cid, filter, NULL);
+    }
     memset(password, 0, strlen(password));
     free(password);
-    if (rc == SLUICE_OK)
-        rc = sluice_client_subscribe(c, instance, cid, filter, NULL);
     if (rc != SLUICE_OK) {
         fprintf(stderr, "sluice consume: %s\n", sluice_client_errstr(c));
         sluice_client_free(c);
@@ -156,7 +194,7 @@ int cmd_consume(int argc, char **argv)
                 rc = sluice_client_ack(c, sluice_batch_id(b));
             sluice_batch_free(b);
         }
-        if (rc == SLUICE_ERR_IO || rc == SLUICE_ERR_TIMEOUT) {
+        if (rc == SLUICE_ERR_IO || rc == SLUICE_ERR_TIMEOUT || (zk && not_owner(c, rc))) {
             fprintf(stderr, "sluice consume: %s; reconnecting\n", sluice_client_errstr(c));
             while (!stop) {
                 struct timespec ts = {1, 0};

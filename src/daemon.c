@@ -128,7 +128,7 @@ int daemon_run_config(struct config *cfg, const char *admin_listen)
      * instances start: each opens its hub as a sink). */
     struct server *srv = NULL;
     for (size_t i = 0; cfg->server.listen && i < cfg->n_instances && err.code == 0; i++)
-        hub_create(cfg->instances[i].name, cfg->data_dir, &err);
+        hub_create(&cfg->instances[i], cfg->data_dir, &err);
     if (cfg->server.listen && err.code == 0)
         srv = server_start(cfg, &err);
     if (cfg->server.listen && srv == NULL) {

@@ -68,9 +68,9 @@ static const struct help_cmd cmds[] = {
                    "streaming, 1 otherwise."},
       {NULL, NULL}}},
     {"consume",
-     "sluice consume --server HOST:PORT --user U --password-file F --instance NAME\n"
-     "               --client-id ID [--batch N] [--count N] [--filter RE] [--timeout-ms N]\n"
-     "               [--tls | --tls-ca FILE]",
+     "sluice consume (--server HOST:PORT | --zookeeper SERVERS --cluster NAME [--root PATH])\n"
+     "               --user U --password-file F --instance NAME --client-id ID [--batch N]\n"
+     "               [--count N] [--filter RE] [--timeout-ms N] [--tls | --tls-ca FILE]",
      "print an instance's changes from a running daemon's client server, acking them",
      "Connects to the client protocol server of a running daemon (server.listen, see "
      "docs/protocol.md), logs in by challenge-response, subscribes to the instance as the client "
@@ -80,6 +80,10 @@ static const struct help_cmd cmds[] = {
      "every second. Stops after --count changes, or at SIGINT/SIGTERM (exit 0); exit 1 on a "
      "login or server error, 2 on bad usage.",
      {{"--server HOST:PORT", "The daemon's server.listen address."},
+      {"--zookeeper SERVERS", "Cluster mode, instead of --server: find the daemon that owns the "
+                              "instance in ZooKeeper, and the new owner after a failover."},
+      {"--cluster NAME", "With --zookeeper: the cluster (positions.cluster)."},
+      {"--root PATH", "With --zookeeper: the cluster's root (default /sluice)."},
       {"--user U", "A user of server.users."},
       {"--password-file F", "The file whose first line is the user's password."},
       {"--instance NAME", "The instance to consume."},

@@ -832,8 +832,8 @@ static int open_store(struct instance *in, struct err *err)
         if (in->members == NULL)
             in->members = members_join(in->cfg, ic);
         if (in->cluster == NULL)
-            in->cluster =
-                cluster_new(in->store, in->members, in->cfg->node.name, in->cfg->admin.listen);
+            in->cluster = cluster_new(in->store, in->members, in->cfg->node.name,
+                                      in->cfg->admin.listen, in->cfg->server.listen);
         set_state(in, INSTANCE_STANDBY, "waiting to own the instance");
         int arc = cluster_acquire(in->cluster, &in->stop, err);
         if (arc)

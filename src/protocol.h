@@ -52,7 +52,8 @@ enum proto_type {
     X(PROTO_E_TIMEOUT, 9, "idle timeout")                                                          \
     X(PROTO_E_CLIENT_ID_BUSY, 10, "client id in use by another connection")                        \
     X(PROTO_E_SHUTTING_DOWN, 11, "daemon shutting down")                                           \
-    X(PROTO_E_INTERNAL, 12, "internal error")
+    X(PROTO_E_INTERNAL, 12, "internal error")                                                      \
+    X(PROTO_E_NOT_OWNER, 13, "instance not running on this daemon (cluster standby)")
 
 enum proto_error {
 #define PROTO_ERR_ENUM(name, val, text) name = val,

@@ -551,6 +551,8 @@ static void on_subscribe(struct server *s, struct conn *c, struct proto_reader *
     int rc = hub_subscribe(h, client_id, &last, msg, sizeof(msg));
     if (rc == -PROTO_E_CLIENT_ID_BUSY) {
         conn_error(s, c, PROTO_E_CLIENT_ID_BUSY, "client id \"%s\" is in use", client_id);
+    } else if (rc == -PROTO_E_NOT_OWNER) {
+        conn_error(s, c, PROTO_E_NOT_OWNER, "%s", msg);
     } else if (rc != 0) {
         hub_unsubscribe(h, client_id);
         conn_error(s, c, PROTO_E_INTERNAL, "%s", msg);
@@ -575,12 +577,19 @@ out:
 }
 
 /* Answers the pending GET if changes are there, or with an empty batch at its deadline. */
-static void try_get(struct conn *c, uint64_t now)
+static void try_get(struct server *s, struct conn *c, uint64_t now)
 {
     if (!c->get_pending)
         return;
-    if (hub_get(c->hub, c->client_id, c->has_filter ? &c->filter : NULL, c->g_changes, c->g_bytes,
-                &c->out)) {
+    int rc = hub_get(c->hub, c->client_id, c->has_filter ? &c->filter : NULL, c->g_changes,
+                     c->g_bytes, &c->out);
+    if (rc == -PROTO_E_NOT_OWNER) {
+        c->get_pending = false;
+        conn_error(s, c, PROTO_E_NOT_OWNER,
+                   "instance \"%s\" stopped running on this daemon (cluster mode: it stepped "
+                   "down); find its owner in ZooKeeper",
+                   c->instance);
+    } else if (rc > 0) {
         c->get_pending = false;
     } else if (now >= c->g_deadline) {
         size_t f = proto_frame_begin(&c->out, PROTO_BATCH);
@@ -652,7 +661,7 @@ static void on_frame(struct server *s, struct conn *c, uint8_t type, const uint8
             c->g_bytes = bytes == 0 ? DEF_BYTES : bytes > MAX_BYTES ? MAX_BYTES : bytes;
             c->g_deadline = mono_ms() + (wait > MAX_GET_WAIT ? MAX_GET_WAIT : wait);
             c->get_pending = true;
-            try_get(c, mono_ms());
+            try_get(s, c, mono_ms());
             return;
         }
         uint64_t id = proto_get_u64(&r);
@@ -772,7 +781,7 @@ static void *server_thread(void *arg)
         /* Timeouts: waiting GETs answer empty at their deadline; silent connections close. */
         for (size_t i = 0; i < s->nconns; i++) {
             struct conn *c = s->conns[i];
-            try_get(c, now);
+            try_get(s, c, now);
             if (!c->closing && !c->get_pending && now - c->last_rx_ms >= s->idle_ms)
                 conn_error(s, c, PROTO_E_TIMEOUT,
                            c->tls_handshaking ? "no TLS handshake in %u ms"

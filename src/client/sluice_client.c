@@ -46,6 +46,7 @@
 
 #include "protocol.h"
 #include "sluice_client.h"
+#include "discover.h"
 
 struct sluice_client {
     int fd;
@@ -66,6 +67,8 @@ struct sluice_client {
     char *tls_ca;
     int tls_verify;
     char tls_why[256]; /* the reason of the last TLS failure in sock_recv / sock_send */
+    /* Cluster mode (sluice_client_connect_cluster): where to look the owner up again. */
+    char *zk_servers, *zk_path, *zk_instance;
 };
 
 struct sluice_batch {
@@ -186,6 +189,9 @@ void sluice_client_free(struct sluice_client *c)
     SSL_CTX_free(c->tls_ctx);
     BIO_meth_free(c->tls_bio);
     free(c->tls_ca);
+    free(c->zk_servers);
+    free(c->zk_path);
+    free(c->zk_instance);
     free(c);
 }
 
@@ -657,6 +663,8 @@ int sluice_client_connect(struct sluice_client *c,
     free(c->host);
     free(c->user);
     wipe_free(c->password);
+    free(c->zk_servers); /* a plain connect leaves cluster mode */
+    c->zk_servers = NULL;
     c->host = dup_or_null(host);
     c->user = dup_or_null(user);
     c->password = dup_or_null(password);
@@ -830,10 +838,61 @@ int sluice_client_heartbeat(struct sluice_client *c)
     return id_request(c, PROTO_HEARTBEAT, PROTO_HEARTBEAT_OK, now_ms());
 }
 
+/* Cluster mode: points host and port at the instance's owner now. */
+static int discover(struct sluice_client *c)
+{
+    char host[256], why[400];
+    int port = 0;
+    int r = sluice_discover(c->zk_servers, c->zk_path, c->zk_instance, c->timeout_ms, host,
+                            sizeof(host), &port, why, sizeof(why));
+    if (r <= 0)
+        return fail(c, SLUICE_ERR_IO, "instance \"%s\" in ZooKeeper %s%s: %s", c->zk_instance,
+                    c->zk_servers, c->zk_path, why);
+    free(c->host);
+    c->host = dup_or_null(host);
+    c->port = port;
+    return SLUICE_OK;
+}
+
+int sluice_client_connect_cluster(struct sluice_client *c,
+                                  const char *zk_servers,
+                                  const char *zk_path,
+                                  const char *instance,
+                                  const char *user,
+                                  const char *password,
+                                  int timeout_ms)
+{
+    if (c == NULL || zk_servers == NULL || zk_path == NULL || zk_path[0] != '/' ||
+        instance == NULL || instance[0] == '\0' || strchr(instance, '/') || user == NULL ||
+        password == NULL || strlen(user) > 64)
+        return c ? fail(c, SLUICE_ERR_ARG, "bad connect arguments") : SLUICE_ERR_ARG;
+    free(c->zk_servers);
+    free(c->zk_path);
+    free(c->zk_instance);
+    c->zk_servers = dup_or_null(zk_servers);
+    c->zk_path = dup_or_null(zk_path);
+    c->zk_instance = dup_or_null(instance);
+    free(c->user);
+    wipe_free(c->password);
+    c->user = dup_or_null(user);
+    c->password = dup_or_null(password);
+    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+    free(c->instance);
+    c->instance = NULL;
+    int rc = discover(c);
+    return rc ? rc : do_connect(c);
+}
+
 int sluice_client_reconnect(struct sluice_client *c)
 {
-    if (c == NULL || c->host == NULL)
+    if (c == NULL || (c->host == NULL && c->zk_servers == NULL))
         return c ? fail(c, SLUICE_ERR_STATE, "never connected") : SLUICE_ERR_ARG;
+    if (c->zk_servers) {
+        disconnect(c);
+        int rc = discover(c);
+        if (rc)
+            return rc;
+    }
     int rc = do_connect(c);
     if (rc == SLUICE_OK && c->instance)
         rc = do_subscribe(c, NULL);

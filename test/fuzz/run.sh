@@ -45,7 +45,7 @@ command -v "$CC_FUZZ" >/dev/null 2>&1 || notok "$CC_FUZZ not found (run scripts/
 # Build (again only when a source is newer than the binary).
 # Every source the library is made of (as the Makefile's LIB_SRCS), main.c aside.
 SRCS=
-for f in src/*.c src/util/*.c meta/*.c sinks/*.c src/client/sluice_client.c; do
+for f in src/*.c src/util/*.c meta/*.c sinks/*.c src/client/sluice_client.c src/client/discover.c; do
     [ -f "$f" ] || continue
     [ "$f" = src/main.c ] || SRCS="$SRCS $f"
 done

@@ -91,7 +91,7 @@ D=$W/driver
 # shellcheck disable=SC2046 # the pkg-config words
 if ! cc -O1 -g -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
     -I"$ROOT/include" -o "$D" "$ROOT/test/integration/96-client-tls_driver.c" \
-    "$ROOT/build/libsluice.a" $(pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto) \
+    "$ROOT/build/libsluice.a" $(pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto) -lzookeeper_mt -lpthread \
     2>"$W/cc.err"; then
     fail_early "compile 96-client-tls_driver.c" "$(cat "$W/cc.err")"
 fi
