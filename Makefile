@@ -4,7 +4,8 @@
 #   make test                 build, then run every test (unit, fixture, integration); the
 #                             last line is "N passed, N failed"
 #   make SANITIZER=address    build with ASan+UBSan (objects go to build/address/)
-#   make bench                decode benchmark against mariadb-binlog
+#   make bench                decode benchmark against mariadb-binlog, then the live pipeline
+#                             (file, Kafka and one libsluice client; scripts/bench-live.sh)
 #   make fuzz                 run the decoder fuzz target for FUZZ_SECONDS (default 60)
 #   make style-check          clang-format 14 check of every source file
 #   make man                  build/sluice.1, the man page (from `sluice help --man`)
@@ -61,7 +62,11 @@ SLUICE := $(BIN)/sluice$(if $(SANITIZER),-$(SANITIZER),)
 KAFKA_MOCK := $(BIN)/sluice-kafka-mock
 
 # libsluice, the client library (include/sluice_client.h): its own -fPIC objects of the client
-# and the frame codec only, as build/libsluice.a and build/libsluice.so (link with -lssl -lcrypto -lzookeeper_mt).
+# and the frame codec only, as build/libsluice.a and build/libsluice.so (link with -lssl -lcrypto
+# -lzookeeper_mt). Compiled with -fvisibility=hidden: only what the header marks SLUICE_API is
+# exported by the .so; the .a holds one object, the three linked together (ld -r) with the
+# hidden symbols made local (objcopy --localize-hidden), so the frame codec's proto_* cannot
+# clash with an application's symbols either. test/integration/95-client.sh checks both with nm.
 CLIENT_SRCS := src/client/sluice_client.c src/client/discover.c src/protocol.c
 CLIENT_OBJS := $(CLIENT_SRCS:%.c=build/pic/%.o)
 CLIENT_LIBS := build/libsluice.a build/libsluice.so
@@ -103,11 +108,13 @@ client-lib: $(CLIENT_LIBS)
 
 build/pic/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 build/libsluice.a: $(CLIENT_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(LD) -r -o build/pic/libsluice.o $^
+	objcopy --localize-hidden build/pic/libsluice.o
+	ar rcs $@ build/pic/libsluice.o
 
 build/libsluice.so: $(CLIENT_OBJS)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libsluice.so.1 -o $@ $^ $(CLIENT_DEPS)
@@ -122,8 +129,17 @@ build/examples/consume: examples/consume.c build/libsluice.a
 test: $(SLUICE) $(KAFKA_MOCK) unit-tests
 	SLUICE=$(abspath $(SLUICE)) KAFKA_MOCK=$(abspath $(KAFKA_MOCK)) UNIT_DIR=$(abspath $(BUILD)/test) sh test/run.sh
 
-bench: $(SLUICE) $(KAFKA_MOCK)
-	SLUICE=$(abspath $(SLUICE)) KAFKA_MOCK=$(abspath $(KAFKA_MOCK)) sh scripts/bench.sh
+# The client part of the benchmark (scripts/bench-live.sh part 4): a libsluice get + ack loop.
+CLIENT_BENCH := build/bench/client_bench
+
+$(CLIENT_BENCH): test/bench/client_bench.c build/libsluice.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< build/libsluice.a $(LDFLAGS) \
+	    $(CLIENT_DEPS)
+
+bench: $(SLUICE) $(KAFKA_MOCK) $(CLIENT_BENCH)
+	SLUICE=$(abspath $(SLUICE)) KAFKA_MOCK=$(abspath $(KAFKA_MOCK)) \
+	    CLIENT_BENCH=$(abspath $(CLIENT_BENCH)) sh scripts/bench.sh
 
 FUZZ_SECONDS ?= 60
 fuzz:

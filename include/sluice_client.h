@@ -41,6 +41,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The library's exported symbols: libsluice is built with -fvisibility=hidden, so that only
+ * what this header declares is visible to applications. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SLUICE_API __attribute__((visibility("default")))
+#else
+#define SLUICE_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -61,17 +69,17 @@ struct sluice_batch;
 
 /* A new, unconnected client. Never NULL (aborts on out of memory). Caller frees with
  * sluice_client_free(). */
-struct sluice_client *sluice_client_new(void);
+SLUICE_API struct sluice_client *sluice_client_new(void);
 
 /* Connects to host:port, negotiates protocol version 1 and logs in as user (the password never
  * leaves the process: an HMAC of the server's challenge is sent). timeout_ms bounds the connect
  * and every later answer's wait beyond a GET's own timeout (0 = 30000). */
-int sluice_client_connect(struct sluice_client *c,
-                          const char *host,
-                          int port,
-                          const char *user,
-                          const char *password,
-                          int timeout_ms);
+SLUICE_API int sluice_client_connect(struct sluice_client *c,
+                                     const char *host,
+                                     int port,
+                                     const char *user,
+                                     const char *password,
+                                     int timeout_ms);
 
 /* Makes the following connects (sluice_client_connect(), sluice_client_reconnect()) use TLS 1.2
  * or later, started right after the TCP connect; the current connection is left as it is.
@@ -85,7 +93,7 @@ int sluice_client_connect(struct sluice_client *c,
  * is no way back to plain TCP for this client (make a new one). A refused certificate or failed
  * handshake at connect is SLUICE_ERR_TLS, its errstr giving the reason ("unable to get local
  * issuer certificate", "IP address mismatch", ...). */
-int sluice_client_set_tls(struct sluice_client *c, const char *ca_file, int verify);
+SLUICE_API int sluice_client_set_tls(struct sluice_client *c, const char *ca_file, int verify);
 
 /* Cluster mode (docs/cluster.md): connects to whichever daemon owns instance now, found in
  * ZooKeeper (zk_servers "host:port[,host:port...]", zk_path the cluster's node "{root}/{cluster}",
@@ -95,68 +103,68 @@ int sluice_client_set_tls(struct sluice_client *c, const char *ca_file, int veri
  * live in ZooKeeper in cluster mode). A daemon that does not own the instance (any more) answers
  * SUBSCRIBE and GET with the server error 13 (NOT_OWNER), which closes the connection: reconnect.
  * No owner with a client protocol address in time is SLUICE_ERR_IO, errstr saying what was seen. */
-int sluice_client_connect_cluster(struct sluice_client *c,
-                                  const char *zk_servers,
-                                  const char *zk_path,
-                                  const char *instance,
-                                  const char *user,
-                                  const char *password,
-                                  int timeout_ms);
+SLUICE_API int sluice_client_connect_cluster(struct sluice_client *c,
+                                             const char *zk_servers,
+                                             const char *zk_path,
+                                             const char *instance,
+                                             const char *user,
+                                             const char *password,
+                                             int timeout_ms);
 
 /* Subscribes to instance as client_id, with an optional filter (POSIX extended regex on the
  * whole "db.table"; NULL or "" = everything). *last_acked (when not NULL) gets the last batch id
  * this client id acked (0: none). */
-int sluice_client_subscribe(struct sluice_client *c,
-                            const char *instance,
-                            const char *client_id,
-                            const char *filter,
-                            uint64_t *last_acked);
+SLUICE_API int sluice_client_subscribe(struct sluice_client *c,
+                                       const char *instance,
+                                       const char *client_id,
+                                       const char *filter,
+                                       uint64_t *last_acked);
 
 /* The next batch: at most max_changes changes (0 = 1000) and max_bytes bytes after the first
  * (0 = 4 MiB), waiting up to timeout_ms for one. On SLUICE_OK *out is a batch the caller frees
  * with sluice_batch_free(); it is empty (id 0, no changes) when nothing came in time. */
-int sluice_client_get(struct sluice_client *c,
-                      uint32_t max_changes,
-                      uint32_t max_bytes,
-                      uint32_t timeout_ms,
-                      struct sluice_batch **out);
+SLUICE_API int sluice_client_get(struct sluice_client *c,
+                                 uint32_t max_changes,
+                                 uint32_t max_bytes,
+                                 uint32_t timeout_ms,
+                                 struct sluice_batch **out);
 
 /* The batch's id (0: an empty batch, nothing to ack). */
-uint64_t sluice_batch_id(const struct sluice_batch *b);
+SLUICE_API uint64_t sluice_batch_id(const struct sluice_batch *b);
 /* How many changes it holds. */
-size_t sluice_batch_count(const struct sluice_batch *b);
+SLUICE_API size_t sluice_batch_count(const struct sluice_batch *b);
 /* Change i (0-based) as a NUL-terminated compact JSON object; *len (when not NULL) gets its
  * length. Borrowed, valid until sluice_batch_free(b). NULL when i is out of range. */
-const char *sluice_batch_change(const struct sluice_batch *b, size_t i, size_t *len);
+SLUICE_API const char *sluice_batch_change(const struct sluice_batch *b, size_t i, size_t *len);
 /* Frees b; NULL is a no-op. */
-void sluice_batch_free(struct sluice_batch *b);
+SLUICE_API void sluice_batch_free(struct sluice_batch *b);
 
 /* Acknowledges batch_id and every batch before it. The daemon persists the cursor before it
  * answers. */
-int sluice_client_ack(struct sluice_client *c, uint64_t batch_id);
+SLUICE_API int sluice_client_ack(struct sluice_client *c, uint64_t batch_id);
 /* Forgets batch_id and every later unacked batch (0: every unacked batch): they are delivered
  * again by the next gets. */
-int sluice_client_rollback(struct sluice_client *c, uint64_t batch_id);
+SLUICE_API int sluice_client_rollback(struct sluice_client *c, uint64_t batch_id);
 /* Sends a heartbeat and waits for its answer (keeps an idle connection open). */
-int sluice_client_heartbeat(struct sluice_client *c);
+SLUICE_API int sluice_client_heartbeat(struct sluice_client *c);
 
 /* Closes any connection, connects again with the parameters of the last successful
  * sluice_client_connect() and, when there was one, subscribes again as before. */
-int sluice_client_reconnect(struct sluice_client *c);
+SLUICE_API int sluice_client_reconnect(struct sluice_client *c);
 
 /* Says CLOSE to the server (unacked batches are rolled back) and closes the connection.
  * Returns SLUICE_OK also when the connection was already gone. */
-int sluice_client_close(struct sluice_client *c);
+SLUICE_API int sluice_client_close(struct sluice_client *c);
 
 /* Closes the connection and frees c (wiping the stored password); NULL is a no-op. */
-void sluice_client_free(struct sluice_client *c);
+SLUICE_API void sluice_client_free(struct sluice_client *c);
 
 /* The last error's description ("" when none). Borrowed, valid until the next call on c. */
-const char *sluice_client_errstr(const struct sluice_client *c);
+SLUICE_API const char *sluice_client_errstr(const struct sluice_client *c);
 /* The server's error code of the last SLUICE_ERR_SERVER (0 when none): 4 = AUTH_FAILED, ... */
-int sluice_client_server_error(const struct sluice_client *c);
+SLUICE_API int sluice_client_server_error(const struct sluice_client *c);
 /* "SLUICE_ERR_IO" for SLUICE_ERR_IO, ... Static. */
-const char *sluice_err_name(int err);
+SLUICE_API const char *sluice_err_name(int err);
 
 #ifdef __cplusplus
 }

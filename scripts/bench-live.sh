@@ -33,6 +33,18 @@
 # reports) reaches the end; rows/s side by side with the raw dump rate and the 500,000 rows/s
 # target, peak RSS against 128 MiB.
 #
+# Part 4, one client. The part 1 stream once more, to one libsluice client over loopback
+# (build/bench/client_bench, test/bench/client_bench.c: a get + ack loop of batches of up to
+# LIVE_CLIENT_CHANGES changes and 32 MiB, each change's length summed, nothing printed), the
+# daemon with `server:` and `sinks: []`, so only the client path is measured. Timed by the client
+# from its SUBSCRIBE until the ack of the batch with the last change, two ways, BENCH_RUNS each:
+#   (a) end to end: the client subscribes as the daemon starts (MariaDB -> sluice -> client);
+#   (b) client path only: budget_mb 4096, the daemon first reads the whole stream into its hub
+#       (`sluice status` rows at the expected count), then the client subscribes.
+# Rows/s (best, and the spread over the runs) side by side with part 3's Kafka json rate and
+# the raw dump rate, against the target of 1,000,000 rows/s to one client (canal publishes
+# 100-200k rows/s to its client).
+#
 # Targets are reported, never enforced: the script exits non-zero only when something breaks
 # (server, dump, daemon not catching up in LIVE_TIMEOUT seconds, row count mismatch).
 #
@@ -40,11 +52,16 @@
 #   SLUICE        absolute path of the sluice binary (required; `make bench` sets it)
 #   LIVE_ROWS     inserts in part 1 (default 1000000; row changes = ROWS + ROWS/20 + ROWS/50)
 #   LIVE_BATCH    rows per insert transaction (default 10000)
-#   BENCH_RUNS    timed runs of (a) and (b) in part 1 (default 3; part 2 runs each once)
+#   BENCH_RUNS    timed runs of (a) and (b) in part 1 and in part 4 (default 3; part 2 runs each
+#                 once)
 #   LIVE_BIG      1 (default) runs part 2, 0 skips it
 #   LIVE_BIG_ROWS rows of the big transaction (default 1150000)
 #   LIVE_TIMEOUT  seconds one sluice run may take to catch up (default 300)
 #   LIVE_KAFKA    1 (default) runs part 3, 0 skips it
+#   LIVE_CLIENT   1 (default) runs part 4, 0 skips it
+#   LIVE_CLIENT_CHANGES  max_changes of the client's GETs in part 4 (default 100000)
+#   CLIENT_BENCH  absolute path of the part 4 client (default build/bench/client_bench; `make
+#                 bench` builds and sets it)
 #   BENCH_KEEP=1  keep the temp dir and print its path
 set -eu
 
@@ -54,6 +71,7 @@ RUNS=${BENCH_RUNS:-3}
 BIG=${LIVE_BIG:-1}
 BIG_ROWS=${LIVE_BIG_ROWS:-1150000}
 TIMEOUT=${LIVE_TIMEOUT:-300}
+CLIENT_CHANGES=${LIVE_CLIENT_CHANGES:-100000}
 RSS_TARGET_KB=131072 # 128 MiB
 FREE_MIN_KB=8000000  # 8 GB for part 2
 
@@ -67,8 +85,8 @@ say() {
 
 [ -n "${SLUICE:-}" ] || die "SLUICE is not set (run through make bench, or SLUICE=/abs/bin/sluice)"
 [ -x "$SLUICE" ] || die "\"$SLUICE\" is not executable"
-for v in "$ROWS" "$BATCH" "$RUNS" "$BIG_ROWS" "$TIMEOUT"; do
-    case $v in '' | *[!0-9]*) die "LIVE_ROWS, LIVE_BATCH, BENCH_RUNS, LIVE_BIG_ROWS and LIVE_TIMEOUT must be numbers" ;; esac
+for v in "$ROWS" "$BATCH" "$RUNS" "$BIG_ROWS" "$TIMEOUT" "$CLIENT_CHANGES"; do
+    case $v in '' | *[!0-9]*) die "LIVE_ROWS, LIVE_BATCH, BENCH_RUNS, LIVE_BIG_ROWS, LIVE_TIMEOUT and LIVE_CLIENT_CHANGES must be numbers" ;; esac
 done
 [ "$ROWS" -ge 100 ] || die "LIVE_ROWS must be at least 100"
 if [ "$BATCH" -lt 1 ] || [ "$RUNS" -lt 1 ]; then
@@ -77,6 +95,10 @@ fi
 for t in mariadbd mariadb mariadb-admin mariadb-install-db mariadb-binlog; do
     command -v "$t" >/dev/null 2>&1 || die "\"$t\" not found (run scripts/install-deps.sh)"
 done
+if [ "${LIVE_CLIENT:-1}" = 1 ]; then
+    CLIENT_BENCH=${CLIENT_BENCH:-$(cd "$(dirname "$0")/.." && pwd)/build/bench/client_bench}
+    [ -x "$CLIENT_BENCH" ] || die "\"$CLIENT_BENCH\" is not executable (make build/bench/client_bench, or LIVE_CLIENT=0)"
+fi
 GNU_TIME=
 if [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1; then
     GNU_TIME=/usr/bin/time
@@ -241,25 +263,35 @@ raw_dump() {
 }
 
 # live_config OUT START: one instance, start START, default budget_mb (not set), and the sink
-# LIVE_SINK names: "file" (json, under $D/run) or "kafka FORMAT" (the mock cluster of part 3).
+# LIVE_SINK names: "file" (json, under $D/run), "kafka FORMAT" (the mock cluster of part 3) or
+# "client BUDGET_MB" (no sink, the client protocol server on SRV_PORT: part 4).
 LIVE_SINK=file
 live_config() {
+    _server=""
+    _budget=""
     case $LIVE_SINK in
-    file) _sink="{type: file, path: $D/run/out.jsonl, format: json}" ;;
-    kafka*) _sink="{type: kafka, brokers: \"$KAFKA_BROKERS\", topic: \"bench.{db}.{table}\", format: ${LIVE_SINK#kafka }, kafka: {linger.ms: 5}}" ;;
+    file) _sink="[{type: file, path: $D/run/out.jsonl, format: json}]" ;;
+    kafka*) _sink="[{type: kafka, brokers: \"$KAFKA_BROKERS\", topic: \"bench.{db}.{table}\", format: ${LIVE_SINK#kafka }, kafka: {linger.ms: 5}}]" ;;
+    client*)
+        _sink="[]"
+        SRV_PORT=$(free_port)
+        _server="server: {listen: \"127.0.0.1:$SRV_PORT\", users: [{name: reader, password: readerpw}]}"
+        _budget="budget_mb: ${LIVE_SINK#client }"
+        ;;
     esac
     ADMIN_PORT=$(free_port)
     cat >"$1" <<EOF
 log: {level: info}
 admin: {listen: "127.0.0.1:$ADMIN_PORT"}
 data_dir: $D/run/var
+$_server
 instances:
   - name: bench
     source: {host: 127.0.0.1, port: $PORT, user: cdc, password: cdcpass, heartbeat_ms: 1000}
     start: "$2"
+    $_budget
     positions: {store: file, dir: $D/run/var/positions, save_interval_ms: 1000}
-    sinks:
-      - $_sink
+    sinks: $_sink
 EOF
 }
 
@@ -446,6 +478,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 
 KAFKA_LINES=""
+KAFKA_JSON_S=""
 if [ "${LIVE_KAFKA:-1}" = 1 ]; then
     kafka_up --brokers 3 || die "the mock Kafka cluster did not start"
     for fmt in json canal debezium; do
@@ -455,9 +488,115 @@ if [ "${LIVE_KAFKA:-1}" = 1 ]; then
         [ "$SL_ROWS" -eq "$EXPECT" ] || die "sluice read $SL_ROWS row changes, expected $EXPECT"
         KAFKA_LINES="$KAFKA_LINES$fmt $ELAPSED $RSS_KB
 "
+        [ "$fmt" = json ] && KAFKA_JSON_S=$ELAPSED
     done
     LIVE_SINK=file
     kafka_down
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Part 4: the same stream to one libsluice client (get + ack loop), no sink
+# ---------------------------------------------------------------------------------------------
+
+# client_run MODE TAG: one `sluice run` serving the part 1 stream to one client_bench. MODE e2e:
+# the client subscribes at once; MODE hub: the daemon (budget_mb 4096) first reads the whole
+# stream into its hub, then the client subscribes. Sets CL_S (the client's seconds), CL_ROWS,
+# CL_BYTES, CL_BATCHES, and RSS_KB (the daemon's VmHWM before the SIGTERM). Tried again (3
+# times in all) when the free port picked for the server was taken before the daemon bound it.
+client_run() {
+    _try=1
+    while ! client_run_once "$@"; do
+        if [ $_try -ge 3 ] || ! grep -q 'Address already in use' "$D/sluice-$2.log"; then
+            cat "$D/client-$2.err" >&2
+            tail -n 20 "$D/sluice-$2.log" >&2
+            die "client_bench failed"
+        fi
+        _try=$((_try + 1))
+        say "the server's port was taken, trying again"
+    done
+}
+
+# client_run_once MODE TAG: client_run's one try; returns 1 when the client failed.
+client_run_once() {
+    _mode=$1 _tag=$2 _cl_rc=0
+    rm -rf "$D/run"
+    mkdir -p "$D/run"
+    case $_mode in
+    e2e) LIVE_SINK="client 256" ;;
+    hub) LIVE_SINK="client 4096" ;;
+    esac
+    live_config "$D/run/sluice.yaml" earliest
+    LIVE_SINK=file
+    _log=$D/sluice-$_tag.log
+    : >"$_log"
+    rm -f "$D/sluice.pid"
+    # shellcheck disable=SC2016
+    sh -c 'echo $$ >"$0"; exec "$@"' "$D/sluice.pid" "$SLUICE" run --config "$D/run/sluice.yaml" \
+        >>"$_log" 2>&1 </dev/null &
+    _wrap=$!
+    LIVE_PIDS="$LIVE_PIDS $_wrap"
+    _i=0
+    while [ ! -s "$D/sluice.pid" ] && [ $_i -lt 100 ]; do
+        sleep 0.05
+        _i=$((_i + 1))
+    done
+    _pid=$(cat "$D/sluice.pid" 2>/dev/null || true)
+    [ -n "$_pid" ] || die "sluice run did not start"
+    LIVE_PIDS="$LIVE_PIDS $_pid"
+    if [ "$_mode" = hub ]; then
+        _end=$(($(date +%s) + TIMEOUT))
+        while :; do
+            _st=$(status_line)
+            if [ -n "$_st" ]; then
+                # shellcheck disable=SC2086
+                set -- $_st
+                [ "$4" -ge "$EXPECT" ] && break
+            fi
+            if ! alive "$_pid"; then
+                _cl_rc=1
+                break
+            fi
+            [ "$(date +%s)" -lt "$_end" ] ||
+                die "sluice run did not read $EXPECT rows into its hub in $TIMEOUT s (last status: ${_st:-none})"
+            sleep 0.05
+        done
+    fi
+    : >"$D/client-$_tag.err"
+    [ $_cl_rc = 1 ] ||
+        "$CLIENT_BENCH" 127.0.0.1 "$SRV_PORT" reader readerpw bench "bench-$_tag" "$EXPECT" \
+            "$CLIENT_CHANGES" >"$D/client-$_tag.out" 2>"$D/client-$_tag.err" || _cl_rc=1
+    RSS_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$_pid/status" 2>/dev/null || echo 0)
+    kill -TERM "$_pid" 2>/dev/null || true
+    _i=0
+    while alive "$_pid" && [ $_i -lt 300 ]; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    if alive "$_pid"; then
+        say "sluice run (PID $_pid) did not stop in 30 s after SIGTERM, killing it"
+        kill -KILL "$_pid" 2>/dev/null || true
+    fi
+    wait "$_wrap" 2>/dev/null || true
+    [ $_cl_rc = 0 ] || return 1
+    # shellcheck disable=SC2046
+    set -- $(cat "$D/client-$_tag.out")
+    CL_ROWS=$2 CL_BYTES=$4 CL_BATCHES=$6 CL_S=$8
+    rm -rf "$D/run"
+}
+
+CLIENT_LINES=""
+if [ "${LIVE_CLIENT:-1}" = 1 ]; then
+    for mode in e2e hub; do
+        n=0
+        while [ $n -lt "$RUNS" ]; do
+            n=$((n + 1))
+            client_run "$mode" "client-$mode-$n"
+            say "sluice run -> client ($mode) run $n: ${CL_S} s, rows $CL_ROWS, $CL_BATCHES batches, $CL_BYTES bytes of json, daemon peak RSS ${RSS_KB} KiB"
+            [ "$CL_ROWS" -eq "$EXPECT" ] || die "the client got $CL_ROWS changes, expected $EXPECT"
+            CLIENT_LINES="$CLIENT_LINES$mode $CL_S $RSS_KB $CL_BATCHES $CL_BYTES
+"
+        done
+    done
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -554,6 +693,49 @@ if [ -n "$KAFKA_LINES" ]; then
         for (i = 1; i <= n; i++)
             printf "  %-9s %9.0f rows/s %s, RSS %.1f MiB %s\n", f[i], rate[i], (rate[i] >= 500000 ? "met" : "NOT met"), \
                 rss[i] / 1024, (rss[i] <= target ? "met" : "NOT met")
+    }'
+fi
+if [ -n "$CLIENT_LINES" ]; then
+    printf '%s' "$CLIENT_LINES" | awk -v expect="$EXPECT" -v raw_s="$RAW_BEST" -v kafka_s="$KAFKA_JSON_S" \
+        -v changes="$CLIENT_CHANGES" '
+    function rate(s) {
+        return expect / s
+    }
+    {
+        m = $1
+        n[m]++
+        if (!(m in best) || $2 < best[m])
+            best[m] = $2
+        if (!(m in worst) || $2 > worst[m])
+            worst[m] = $2
+        if ($3 > rss[m])
+            rss[m] = $3
+        batches[m] = $4
+        bytes[m] = $5
+    }
+    function row(name, m) {
+        printf "%-36s %10d %9.3f %12.0f %12.0f %10.1f\n", name, expect, best[m], rate(best[m]), \
+            rate(worst[m]), rss[m] / 1024
+    }
+    END {
+        printf "\npart 4: the part 1 stream to one libsluice client over loopback, get + ack loop\n"
+        printf "(GET max_changes %d, max_bytes 32 MiB, json; daemon with server: and sinks: []; " \
+               "best and worst of %d runs each)\n\n", changes, n["e2e"]
+        printf "%-36s %10s %9s %12s %12s %10s\n", "", "rows", "seconds", "rows/s", "worst rows/s", "RSS MiB"
+        printf "%-36s %10d %9.3f %12.0f %12s %10s\n", "mariadb-binlog --raw", expect, raw_s, rate(raw_s), "-", "-"
+        if (kafka_s != "")
+            printf "%-36s %10d %9.3f %12.0f %12s %10s\n", "sluice -> kafka json (part 3)", expect, kafka_s, rate(kafka_s), "-", "-"
+        else
+            printf "%-36s %s\n", "sluice -> kafka json (part 3)", "skipped (LIVE_KAFKA=0)"
+        row("sluice -> client, end to end", "e2e")
+        row("sluice hub -> client (client path)", "hub")
+        printf "\nRSS: peak of the daemon (in the client path runs its hub holds the whole stream)\n"
+        printf "the client received %.1f MB of json in %d batches per run (client path)\n", bytes["hub"] / 1e6, batches["hub"]
+        printf "target: >= 1,000,000 rows/s to one client (canal: 100-200k rows/s to its client)\n"
+        printf "  end to end   %9.0f rows/s %s\n", rate(best["e2e"]), (rate(best["e2e"]) >= 1000000 ? "met" : "NOT met")
+        printf "  client path  %9.0f rows/s %s\n", rate(best["hub"]), (rate(best["hub"]) >= 1000000 ? "met" : "NOT met")
+        if (kafka_s != "")
+            printf "  client end to end / kafka json end to end: %.2fx\n", kafka_s / best["e2e"]
     }'
 fi
 if [ "$BIG_DONE" = 1 ]; then

@@ -15,8 +15,10 @@
 # Then scripts/bench-live.sh (its own server and temp dir) measures the live pipeline: rows/s
 # from MariaDB commit through `sluice run` to a fsynced JSON file sink against
 # `mariadb-binlog --read-from-remote-server --raw` of the same stream, sluice's peak RSS, and a
-# transaction of more than 1 GiB (targets: >= 50% of the raw dump rate, <= 128 MiB); its
-# environment (LIVE_*) is described in that script.
+# transaction of more than 1 GiB (targets: >= 50% of the raw dump rate, <= 128 MiB), the same
+# stream into Kafka, and to one libsluice client in a get + ack loop (target: >= 1,000,000
+# rows/s; CLIENT_BENCH, built by `make bench`); its environment (LIVE_*) is described in that
+# script.
 #
 # Environment:
 #   SLUICE        absolute path of the sluice binary (required; `make bench` sets it)

@@ -14,6 +14,10 @@
  * consumed position, which is the slowest cursor's: a client that had acked further skips the
  * entries whose key is not after its recorded key (`skipping`).
  *
+ * Memory. An entry's json and name are appended to the log's chunks (CHUNK_SIZE, or one entry
+ * when larger), not allocated one by one: entries are trimmed in the order they were appended,
+ * so a chunk is freed (or kept as the one spare) when its last live entry is trimmed.
+ *
  * Acknowledgements. poll() (instance thread) acks every instance batch whose entries every
  * known client id has acked (min acked_seq), and trims them from the log. With no client id
  * known nothing is acked: the first client starts at the consumed position. held_bytes is the
@@ -51,6 +55,14 @@
 #define FAC          "SERVER"
 #define ENTRY_COST   96 /* bytes an entry costs besides its json (struct, name, key) */
 #define CURSOR_MAGIC "sluice-client-cursor 1"
+#define CHUNK_SIZE   (1u << 20)
+
+/* A block of entries' json and names, appended in order; live counts its untrimmed entries. */
+struct chunk {
+    struct chunk *next;
+    size_t used, cap, live;
+    char data[];
+};
 
 struct key {
     char file[64];
@@ -59,9 +71,10 @@ struct key {
 };
 
 struct entry {
-    char *json;
+    char *json; /* in ck, NUL-terminated */
     size_t len;
-    char *name; /* "db.table" ("db." for DDL) */
+    char *name; /* in ck: "db.table" ("db." for DDL) */
+    struct chunk *ck;
     struct key key;
 };
 
@@ -104,7 +117,8 @@ struct hub {
     size_t off, n, cap;
     uint64_t base_seq; /* seq of e[0] */
     uint64_t next_seq, complete_seq;
-    size_t bytes; /* cost of the live entries */
+    size_t bytes;                               /* cost of the live entries */
+    struct chunk *ck_head, *ck_tail, *ck_spare; /* instance thread only (and drop_log) */
     struct ibatch *ib;
     size_t nib, capib;
     struct client *cl;
@@ -363,12 +377,62 @@ struct hub *hub_find(const char *name)
     return h;
 }
 
+/* Room for n bytes at the log's tail chunk (a new chunk when it is full). */
+static char *chunk_take(struct hub *h, size_t n)
+{
+    struct chunk *t = h->ck_tail;
+    if (t == NULL || t->cap - t->used < n) {
+        if (h->ck_spare && h->ck_spare->cap >= n) {
+            t = h->ck_spare;
+            h->ck_spare = NULL;
+        } else {
+            size_t cap = n > CHUNK_SIZE ? n : CHUNK_SIZE;
+            t = xmalloc(sizeof(*t) + cap);
+            t->cap = cap;
+        }
+        t->next = NULL;
+        t->used = t->live = 0;
+        if (h->ck_tail)
+            h->ck_tail->next = t;
+        else
+            h->ck_head = t;
+        h->ck_tail = t;
+    }
+    char *p = t->data + t->used;
+    t->used += n;
+    t->live++;
+    return p;
+}
+
+/* Entry e is trimmed: frees its chunk (the head) once nothing in it is live. */
+static void chunk_trim(struct hub *h, struct entry *e)
+{
+    struct chunk *k = e->ck;
+    if (--k->live > 0)
+        return;
+    if (k == h->ck_tail) {
+        k->used = 0; /* empty log: reuse it */
+        return;
+    }
+    /* Trimmed in append order: k is the head. */
+    h->ck_head = k->next;
+    if (h->ck_spare == NULL && k->cap == CHUNK_SIZE) {
+        h->ck_spare = k;
+    } else {
+        free(k);
+    }
+}
+
 static void drop_log(struct hub *h)
 {
-    for (size_t i = h->off; i < h->n; i++) {
-        free(h->e[i].json);
-        free(h->e[i].name);
+    while (h->ck_head) {
+        struct chunk *k = h->ck_head;
+        h->ck_head = k->next;
+        free(k);
     }
+    h->ck_tail = NULL;
+    free(h->ck_spare);
+    h->ck_spare = NULL;
     h->base_seq = h->next_seq;
     h->complete_seq = h->next_seq;
     h->off = h->n = 0;
@@ -654,14 +718,24 @@ static int hub_append(struct sink *s, const struct change *c, struct err *err)
     if (r != 0)
         return r;
     struct entry e = {0};
+    const char *db = c->db ? c->db : "", *table = c->table ? c->table : "";
+    const char *file = c->file ? c->file : "";
+    size_t dl = strlen(db), tl = strlen(table), fl = strlen(file);
     e.len = hs->buf.len;
-    e.json = xmalloc(e.len + 1);
+    /* json NUL name NUL, in the tail chunk (only this thread and drop_log touch chunks). */
+    e.json = chunk_take(h, e.len + dl + tl + 3);
+    e.ck = h->ck_tail;
     memcpy(e.json, hs->buf.buf, e.len);
     e.json[e.len] = '\0';
-    size_t nl = strlen(c->db ? c->db : "") + strlen(c->table ? c->table : "") + 2;
-    e.name = xmalloc(nl);
-    snprintf(e.name, nl, "%s.%s", c->db ? c->db : "", c->table ? c->table : "");
-    snprintf(e.key.file, sizeof(e.key.file), "%s", c->file ? c->file : "");
+    e.name = e.json + e.len + 1;
+    memcpy(e.name, db, dl);
+    e.name[dl] = '.';
+    memcpy(e.name + dl + 1, table, tl);
+    e.name[dl + 1 + tl] = '\0';
+    if (fl >= sizeof(e.key.file))
+        fl = sizeof(e.key.file) - 1;
+    memcpy(e.key.file, file, fl);
+    e.key.file[fl] = '\0';
     e.key.pos = c->pos;
     e.key.row = c->row;
     pthread_mutex_lock(&h->mu);
@@ -705,8 +779,7 @@ static void settle(struct sink *s)
         for (uint64_t q = first; q < h->ib[k].end_seq; q++) {
             struct entry *e = at(h, q);
             h->bytes -= e->len + ENTRY_COST;
-            free(e->json);
-            free(e->name);
+            chunk_trim(h, e);
             h->off++;
         }
         done[ndone++] = h->ib[k++];

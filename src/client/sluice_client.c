@@ -17,6 +17,14 @@
  * poll() cannot see them (SSL_pending). libssl writes through a BIO of ours that uses
  * send(MSG_NOSIGNAL), so a closed connection never raises SIGPIPE in the application.
  *
+ * Batches. A BATCH frame's payload becomes the batch as it is: the client hands its input
+ * buffer to the batch and each change is NUL-terminated in place (the NUL overwrites the next
+ * change's length prefix once that is read; the last one fits in the frame's type byte's room),
+ * so a change is never copied. A freed batch leaves its buffer in its client's one-buffer spare
+ * slot (struct spare, shared and reference-counted, an atomic exchange on each side, since
+ * batches may be freed on any thread), and the next large frame is read into it: a steady get
+ * loop reuses two buffers and neither allocates nor faults in fresh pages.
+ *
  * Threads: a client is used by one thread at a time; no global state.
  */
 #include <arpa/inet.h>
@@ -28,6 +36,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +57,21 @@
 #include "sluice_client.h"
 #include "discover.h"
 
+/* A buffer with its capacity in front (the allocation starts sizeof(struct spare_buf) before
+ * the data). */
+struct spare_buf {
+    size_t cap;
+    max_align_t align[];
+};
+
+/* The one-buffer slot between a client and its batches (see the file comment). */
+struct spare {
+    _Atomic(struct spare_buf *) buf;
+    atomic_int refs; /* the client and each live batch */
+};
+
+#define PREFETCH_AHEAD 4096
+
 struct sluice_client {
     int fd;
     int timeout_ms;
@@ -58,7 +82,7 @@ struct sluice_client {
     char errstr[512];
     int server_error;
     struct proto_buf out;
-    uint8_t *in; /* the last frame's payload */
+    uint8_t *in; /* the last frame's payload (data of a struct spare_buf of capacity incap) */
     size_t incap;
     /* TLS: tls_ctx set by sluice_client_set_tls(); ssl per connection. */
     SSL_CTX *tls_ctx;
@@ -69,13 +93,19 @@ struct sluice_client {
     char tls_why[256]; /* the reason of the last TLS failure in sock_recv / sock_send */
     /* Cluster mode (sluice_client_connect_cluster): where to look the owner up again. */
     char *zk_servers, *zk_path, *zk_instance;
+    struct spare *spare;
+};
+
+struct change_ref {
+    uint32_t off, len; /* into text: frames are at most 64 MiB */
 };
 
 struct sluice_batch {
     uint64_t id;
     size_t count;
-    size_t *off, *len; /* into text */
-    char *text;
+    struct change_ref *ch;
+    char *text; /* the frame's payload: data of a struct spare_buf */
+    struct spare *spare;
 };
 
 static void *xalloc(size_t n)
@@ -86,6 +116,54 @@ static void *xalloc(size_t n)
         abort();
     }
     return p;
+}
+
+static struct spare_buf *buf_of(void *data)
+{
+    return (struct spare_buf *)((char *)data - offsetof(struct spare_buf, align));
+}
+
+static void spare_release(struct spare *sp)
+{
+    if (sp && atomic_fetch_sub(&sp->refs, 1) == 1) {
+        free(atomic_load(&sp->buf));
+        free(sp);
+    }
+}
+
+/* A new buffer of n bytes: the data of a struct spare_buf. */
+static void *buf_alloc(size_t n)
+{
+    struct spare_buf *b = malloc(sizeof(*b) + n);
+    if (b == NULL) {
+        fprintf(stderr, "libsluice: out of memory (%zu bytes)\n", n);
+        abort();
+    }
+    b->cap = n;
+    return b->align;
+}
+
+/* Leaves data's buffer in the spare slot, freeing what was there (the smaller of the two would
+ * be read into less often; the newer one is as good). */
+static void spare_put(struct spare *sp, void *data)
+{
+    if (data == NULL)
+        return;
+    free(atomic_exchange(&sp->buf, buf_of(data)));
+}
+
+/* A buffer of at least n bytes for the input, from the slot when the spare one is big enough;
+ * its contents are undefined. */
+static uint8_t *in_alloc(struct sluice_client *c, size_t n)
+{
+    struct spare_buf *b = atomic_exchange(&c->spare->buf, NULL);
+    if (b && b->cap >= n) {
+        c->incap = b->cap;
+        return (uint8_t *)b->align;
+    }
+    free(b);
+    c->incap = n;
+    return buf_alloc(n);
 }
 
 static char *dup_or_null(const char *s)
@@ -164,6 +242,9 @@ struct sluice_client *sluice_client_new(void)
     struct sluice_client *c = xalloc(sizeof(*c));
     c->fd = -1;
     c->timeout_ms = 30000;
+    c->spare = xalloc(sizeof(*c->spare));
+    atomic_init(&c->spare->buf, NULL);
+    atomic_init(&c->spare->refs, 1);
     return c;
 }
 
@@ -185,7 +266,9 @@ void sluice_client_free(struct sluice_client *c)
     free(c->client_id);
     free(c->filter);
     proto_buf_free(&c->out);
-    free(c->in);
+    if (c->in)
+        free(buf_of(c->in));
+    spare_release(c->spare);
     SSL_CTX_free(c->tls_ctx);
     BIO_meth_free(c->tls_bio);
     free(c->tls_ca);
@@ -513,9 +596,10 @@ static int recv_frame(struct sluice_client *c, uint32_t extra_ms, uint8_t *type,
     if (n == 0 || n > PROTO_MAX_SERVER_FRAME)
         return fail(c, SLUICE_ERR_PROTOCOL, "frame length %u from the server out of range", n);
     if (c->incap < n) {
-        free(c->in);
-        c->in = xalloc(n);
-        c->incap = n;
+        uint8_t *small = c->in;
+        c->in = in_alloc(c, n);
+        if (small)
+            free(buf_of(small));
     }
     rc = recv_all(c, c->in, n - 1, deadline);
     if (rc)
@@ -741,33 +825,58 @@ int sluice_client_get(struct sluice_client *c,
         return rc;
     struct proto_reader rd;
     proto_reader_init(&rd, c->in, len);
-    struct sluice_batch *b = xalloc(sizeof(*b));
-    b->id = proto_get_u64(&rd);
+    uint64_t id = proto_get_u64(&rd);
     uint32_t n = proto_get_u32(&rd);
     /* Each change takes at least its 4-byte length: a count beyond that is malformed. */
-    if (rd.bad || (size_t)n > (len - rd.off) / 4) {
-        sluice_batch_free(b);
+    if (rd.bad || (size_t)n > (len - rd.off) / 4)
         return fail(c, SLUICE_ERR_PROTOCOL, "malformed BATCH");
+    struct change_ref *ch = malloc((n ? n : 1) * sizeof(*ch));
+    if (ch == NULL) {
+        fprintf(stderr, "libsluice: out of memory (%u changes)\n", n);
+        abort();
     }
-    b->off = xalloc((n ? n : 1) * sizeof(size_t));
-    b->len = xalloc((n ? n : 1) * sizeof(size_t));
-    b->text = xalloc(len + 1); /* each change + NUL fits in the payload (its length prefix) */
-    size_t pos = 0;
-    for (uint32_t i = 0; i < n; i++) {
+    /* Lengths first, then the NULs: change i's NUL goes where change i+1's length was read.
+     * Each length says where the next one is, so the walk would wait for memory at every change
+     * of a batch too big for the cache: the lines PREFETCH_AHEAD bytes ahead are fetched first. */
+    uint32_t i = 0;
+    size_t pf = rd.off;
+    for (; i < n; i++) {
+        for (; pf < len && pf < rd.off + PREFETCH_AHEAD; pf += 64)
+            __builtin_prefetch(c->in + pf);
         uint32_t cl;
         const uint8_t *p = proto_get_blob(&rd, &cl);
         if (p == NULL)
             break;
-        memcpy(b->text + pos, p, cl);
-        b->text[pos + cl] = '\0';
-        b->off[i] = pos;
-        b->len[i] = cl;
-        pos += (size_t)cl + 1;
-        b->count++;
+        ch[i].off = (uint32_t)(p - c->in);
+        ch[i].len = cl;
+        if (i)
+            c->in[ch[i - 1].off + ch[i - 1].len] = '\0';
     }
     if (!proto_reader_done(&rd)) {
-        sluice_batch_free(b);
+        free(ch);
         return fail(c, SLUICE_ERR_PROTOCOL, "malformed BATCH");
+    }
+    /* The payload is len bytes of a buffer of at least len + 1 (the frame's type byte's room). */
+    if (n)
+        c->in[ch[n - 1].off + ch[n - 1].len] = '\0';
+    struct sluice_batch *b = xalloc(sizeof(*b));
+    b->id = id;
+    b->count = n;
+    b->ch = ch;
+    if (n && c->incap / 2 > len + 65536) {
+        /* A small batch in a big buffer: a copy, so that batches kept long hold no more than
+         * their size. */
+        b->text = (char *)buf_alloc(len + 1);
+        memcpy(b->text, c->in, len + 1);
+    } else if (n) {
+        /* The batch takes the input buffer; the next frame is read into the spare one. */
+        b->text = (char *)c->in;
+        c->in = NULL;
+        c->incap = 0;
+    }
+    if (n) {
+        b->spare = c->spare;
+        atomic_fetch_add(&c->spare->refs, 1);
     }
     *out = b;
     return SLUICE_OK;
@@ -788,17 +897,19 @@ const char *sluice_batch_change(const struct sluice_batch *b, size_t i, size_t *
     if (b == NULL || i >= b->count)
         return NULL;
     if (len)
-        *len = b->len[i];
-    return b->text + b->off[i];
+        *len = b->ch[i].len;
+    return b->text + b->ch[i].off;
 }
 
 void sluice_batch_free(struct sluice_batch *b)
 {
     if (b == NULL)
         return;
-    free(b->off);
-    free(b->len);
-    free(b->text);
+    if (b->text) {
+        spare_put(b->spare, b->text);
+        spare_release(b->spare);
+    }
+    free(b->ch);
     free(b);
 }
 

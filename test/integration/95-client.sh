@@ -6,6 +6,10 @@
 # `server:` with two users (password and password_file), idle_timeout_ms 2000. A small driver (95-client_driver.c, compiled here against
 # build/libsluice.a) runs get / ack / rollback / reconnect steps and prints each answer.
 # Checks:
+#   0. the library exports only its API: `nm -D --defined-only build/libsluice.so` and the global
+#      symbols of build/libsluice.a are all sluice_*; the driver links the frame codec
+#      (src/protocol.c) itself next to libsluice.a without a clash; examples/consume.c builds and
+#      runs against `make install-client` (pkg-config, shared and static);
 #   1. get / rollback / get again: the rolled-back changes come again, in order, under a new id;
 #      ack of N acks what is before it; a reconnect redelivers what was not acked;
 #   2. two client ids at different speeds: the fast one (`sluice consume --count`) gets every
@@ -41,13 +45,47 @@ fail_early() {
 [ -f "$ROOT/build/libsluice.a" ] || (cd "$ROOT" && make -s build/libsluice.a) >/dev/null 2>&1 ||
     fail_early "build/libsluice.a" "make build/libsluice.a failed"
 D=$W/driver
+# The driver has its own copy of the frame codec (it writes raw frames): libsluice.a's is local.
 if ! cc -O1 -g -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
     -I"$ROOT/src" -I"$ROOT/include" -o "$D" "$ROOT/test/integration/95-client_driver.c" \
-    "$ROOT/build/libsluice.a" $(pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto) -lzookeeper_mt -lpthread \
+    "$ROOT/src/protocol.c" "$ROOT/build/libsluice.a" \
+    $(pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto) -lzookeeper_mt -lpthread \
     2>"$W/cc.err"; then
     fail_early "compile 95-client_driver.c" "$(cat "$W/cc.err")"
 fi
-ok "compile the driver against build/libsluice.a"
+ok "compile the driver (with its own proto_* symbols) against build/libsluice.a"
+
+# ---- 0. exported symbols, the installed library ------------------------------------------------
+(cd "$ROOT" && make -s build/libsluice.so) >"$W/so.err" 2>&1 || fail_early "build/libsluice.so" "$(cat "$W/so.err")"
+nm -D --defined-only "$ROOT/build/libsluice.so" | awk '{ print $NF }' >"$W/so.syms"
+nm -g --defined-only "$ROOT/build/libsluice.a" | awk 'NF == 3 { print $NF }' >"$W/a.syms"
+for f in so a; do
+    if [ ! -s "$W/$f.syms" ]; then
+        not_ok "libsluice.$f exports only sluice_ symbols" "no symbol at all"
+    elif grep -v '^sluice_' "$W/$f.syms" >"$W/$f.extra"; then
+        not_ok "libsluice.$f exports only sluice_ symbols" "also: $(tr '\n' ' ' <"$W/$f.extra")"
+    elif ! grep -qx sluice_client_get "$W/$f.syms"; then
+        not_ok "libsluice.$f exports only sluice_ symbols" "sluice_client_get is not exported"
+    else
+        ok "libsluice.$f exports only sluice_ symbols ($(wc -l <"$W/$f.syms") of them)"
+    fi
+done
+INST=$W/inst
+if ! (cd "$ROOT" && make -s install-client PREFIX="$INST") >"$W/inst.err" 2>&1; then
+    not_ok "make install-client" "$(cat "$W/inst.err")"
+else
+    PC="PKG_CONFIG_PATH=$INST/lib/pkgconfig"
+    # Usage without arguments: exit status 2 once it has linked and loaded.
+    if cc -o "$W/consume-so" "$ROOT/examples/consume.c" $(env "$PC" pkg-config --cflags --libs libsluice) \
+        -Wl,-rpath,"$INST/lib" 2>"$W/ex.err" && { "$W/consume-so" >/dev/null 2>&1; [ $? -eq 2 ]; } &&
+        cc -o "$W/consume-a" "$ROOT/examples/consume.c" $(env "$PC" pkg-config --cflags libsluice) \
+            "$INST/lib/libsluice.a" $(pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto) -lzookeeper_mt -lpthread 2>>"$W/ex.err" &&
+        { "$W/consume-a" >/dev/null 2>&1; [ $? -eq 2 ]; }; then
+        ok "examples/consume.c builds and runs against the installed library (shared and static)"
+    else
+        not_ok "examples/consume.c against the installed library" "$(cat "$W/ex.err")"
+    fi
+fi
 
 if ! mariadb_up "$W/db" 2>"$W/up.err"; then
     fail_early "start MariaDB" "$(cat "$W/up.err")"
