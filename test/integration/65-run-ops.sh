@@ -29,7 +29,7 @@ else
 fi
 rc=0
 "$SLUICE" run >"$W/bad.out" 2>&1 || rc=$?
-check "run without --config: exit 2 and says so" sh -c "[ $rc = 2 ] && grep -q 'config FILE is required' '$W/bad.out'"
+check "run without --config: exit 2 and says so" sh -c "[ $rc = 2 ] && grep -q 'give --config FILE' '$W/bad.out'"
 rc=0
 "$SLUICE" status --admin "127.0.0.1:$ADMIN_PORT" >"$W/st.out" 2>&1 || rc=$?
 check "status without a daemon: exit 1, names the address" sh -c "[ $rc = 1 ] && grep -q 'no sluice daemon answers at 127.0.0.1:$ADMIN_PORT' '$W/st.out'"
