@@ -48,7 +48,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (dir == NULL)
         dir = mkdtemp(tmpl2);
     struct err err = {0};
-    if (dir == NULL || hub_create("demo", dir, &err) != 0) {
+    static struct config_instance ic = {.name = "demo"}; /* positions in files */
+    ic.positions.store = CONFIG_STORE_FILE;
+    if (dir == NULL || hub_create(&ic, dir, &err) != 0) {
         fprintf(stderr, "fuzz_frames: set-up failed: %s\n", err.msg);
         abort();
     }
@@ -107,7 +109,7 @@ static void feed(struct conn *c, const uint8_t *p, size_t n)
         size_t before = c->inlen;
         process_input(&fz_server, c);
         if (c->get_pending) {
-            try_get(c, UINT64_MAX);
+            try_get(&fz_server, c, UINT64_MAX);
             c->get_pending = false;
         }
         if (c->inlen == before && !c->get_pending)
