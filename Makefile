@@ -127,6 +127,7 @@ build/examples/consume: examples/consume.c build/libsluice.a
 
 # The test runner takes the binaries it should use from the environment.
 test: $(SLUICE) $(KAFKA_MOCK) unit-tests
+	LSAN_OPTIONS=suppressions=$(abspath test/lsan.supp)$${LSAN_OPTIONS:+:$$LSAN_OPTIONS} \
 	SLUICE=$(abspath $(SLUICE)) KAFKA_MOCK=$(abspath $(KAFKA_MOCK)) UNIT_DIR=$(abspath $(BUILD)/test) sh test/run.sh
 
 # The client part of the benchmark (scripts/bench-live.sh part 4): a libsluice get + ack loop.
