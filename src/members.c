@@ -132,12 +132,16 @@ static void drop_owned(struct members *m, size_t at)
     atomic_store(&m->changed, true);
 }
 
-unsigned members_share(struct members *m)
+/* A live daemon among others below its share, named with the shares in to (tosz): true, or
+ * false when there is none. mu held. */
+static bool
+pick_below(struct members *m, const char *const *others, size_t n, char *to, size_t tosz)
 {
-    pthread_mutex_lock(&m->mu);
-    unsigned s = share_of(m, m->weight);
-    pthread_mutex_unlock(&m->mu);
-    return s;
+    const struct peer *p = below_share(m, others, n);
+    if (p)
+        snprintf(to, tosz, "%s (owns %u of its share %u; this daemon %zu of %u)", p->name, p->owned,
+                 share_of(m, p->weight), m->nowned, share_of(m, m->weight));
+    return p != NULL;
 }
 
 bool members_defer(struct members *m,
@@ -150,16 +154,11 @@ bool members_defer(struct members *m,
     bool r = false;
     pthread_mutex_lock(&m->mu);
     uint64_t now = zk_mono_ms();
-    unsigned share = share_of(m, m->weight);
     size_t mine = m->nowned + (owns(m, instance, NULL) ? 0 : 1);
-    if (mine > share && now - m->last_defer_ms >= DEFER_PAUSE_MS) {
-        const struct peer *p = below_share(m, others, n);
-        if (p) {
-            snprintf(to, tosz, "%s (owns %u of its share %u; this daemon %zu of %u)", p->name,
-                     p->owned, share_of(m, p->weight), m->nowned, share);
-            m->last_defer_ms = now;
-            r = true;
-        }
+    if (mine > share_of(m, m->weight) && now - m->last_defer_ms >= DEFER_PAUSE_MS &&
+        pick_below(m, others, n, to, tosz)) {
+        m->last_defer_ms = now;
+        r = true;
     }
     pthread_mutex_unlock(&m->mu);
     return r;
@@ -175,16 +174,11 @@ bool members_hand_over(struct members *m,
     bool r = false;
     size_t at;
     pthread_mutex_lock(&m->mu);
-    unsigned share = share_of(m, m->weight);
-    if (m->nowned > share && owns(m, instance, &at)) {
-        const struct peer *p = below_share(m, others, n);
-        if (p) {
-            snprintf(to, tosz, "%s (owns %u of its share %u; this daemon %zu of %u)", p->name,
-                     p->owned, share_of(m, p->weight), m->nowned, share);
-            drop_owned(m, at);
-            m->last_defer_ms = zk_mono_ms(); /* do not take another one back at once */
-            r = true;
-        }
+    if (m->nowned > share_of(m, m->weight) && owns(m, instance, &at) &&
+        pick_below(m, others, n, to, tosz)) {
+        drop_owned(m, at);
+        m->last_defer_ms = zk_mono_ms(); /* do not take another one back at once */
+        r = true;
     }
     pthread_mutex_unlock(&m->mu);
     return r;

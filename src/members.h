@@ -34,9 +34,6 @@ struct members *members_join(const struct config *cfg, const struct config_insta
 /* Drops a reference; the last one stops the thread and removes the registration. */
 void members_leave(struct members *m);
 
-/* This daemon's share of the cluster's instances, as seen now. */
-unsigned members_share(struct members *m);
-
 /* Whether this daemon, which just won instance's election, should let the next candidate in
  * line have it: it owns its share already and one of others (node names of the candidates
  * behind it, n of them) is a live daemon below its share. Returns the name of that daemon

@@ -42,18 +42,6 @@ instances:
       - {type: file, path: $4, format: json}
 YEOF
 }
-# state_of PORT: the instance's state as daemon PORT reports it.
-state_of() {
-    "$SLUICE" status --admin "127.0.0.1:$1" --json 2>/dev/null | jq -r '.instances[0].state' 2>/dev/null || true
-}
-# wait_port_state PORT STATE TIMEOUT_S
-wait_port_state() {
-    _end=$(($(date +%s) + $3))
-    while [ "$(state_of "$1")" != "$2" ]; do
-        [ "$(date +%s)" -ge "$_end" ] && return 1
-        sleep 0.1
-    done
-}
 # load_start / load_stop: a background workload of small transactions (inserts, updates,
 # deletes), until load_stop.
 NEXT=1

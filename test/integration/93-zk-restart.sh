@@ -39,16 +39,6 @@ instances:
       - {type: kafka, brokers: "$KAFKA_BROKERS", topic: "s.{instance}", format: json}
 YEOF
 }
-state_of() {
-    "$SLUICE" status --admin "127.0.0.1:$1" --json 2>/dev/null | jq -r '.instances[0].state' 2>/dev/null || true
-}
-wait_port_state() {
-    _end=$(($(date +%s) + $3))
-    while [ "$(state_of "$1")" != "$2" ]; do
-        [ "$(date +%s)" -ge "$_end" ] && return 1
-        sleep 0.1
-    done
-}
 NEXT=1
 load_start() {
     rm -f "$W/load.stop"

@@ -42,16 +42,6 @@ instances:
     sinks: []
 YEOF
 }
-state_of() {
-    "$SLUICE" status --admin "127.0.0.1:$1" --json 2>/dev/null | jq -r '.instances[0].state' 2>/dev/null || true
-}
-wait_port_state() {
-    _end=$(($(date +%s) + $3))
-    while [ "$(state_of "$1")" != "$2" ]; do
-        [ "$(date +%s)" -ge "$_end" ] && return 1
-        sleep 0.1
-    done
-}
 consume_zk() {
     "$SLUICE" consume --zookeeper "$ZK_SERVERS" --cluster cl --user reader --password-file "$W/pw" \
         --instance demo --client-id c1 --batch 50 "$@"

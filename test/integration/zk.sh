@@ -11,6 +11,8 @@
 #   zk_rebuild FILE...  a table (columns id, v) replayed from json-format change lines in the
 #              files, in order, skipping every change at or before the greatest (file, offset,
 #              row) already applied (the repeats after a takeover): "id<TAB>v" lines, sorted.
+#   state_of PORT  the first instance's state as the daemon with admin port PORT reports it.
+#   wait_port_state PORT STATE TIMEOUT_S  until state_of PORT is STATE (0) or the time is up (1).
 #   zk_check_rebuilt TABLE LABEL FILE...  a check: zk_rebuild FILE... equals SELECT id, v.
 #              Needs W (a work dir).
 ZK_JAR=${ZK_JAR:-/usr/share/java/zookeeper.jar}
@@ -108,4 +110,16 @@ zk_check_rebuilt() {
         not_ok "$_zl" "$(wc -l <"$W/want") rows in SELECT, $(wc -l <"$W/got") rebuilt" \
             "$(diff "$W/want" "$W/got" | head -n 8)"
     fi
+}
+
+state_of() {
+    "$SLUICE" status --admin "127.0.0.1:$1" --json 2>/dev/null | jq -r '.instances[0].state' 2>/dev/null || true
+}
+
+wait_port_state() {
+    _end=$(($(date +%s) + $3))
+    while [ "$(state_of "$1")" != "$2" ]; do
+        [ "$(date +%s)" -ge "$_end" ] && return 1
+        sleep 0.1
+    done
 }
