@@ -58,6 +58,8 @@
 #   LIVE_BIG_ROWS rows of the big transaction (default 1150000)
 #   LIVE_TIMEOUT  seconds one sluice run may take to catch up (default 300)
 #   LIVE_KAFKA    1 (default) runs part 3, 0 skips it
+#   LIVE_KAFKA_FORMATS  the formats of part 3 (default "json canal debezium")
+#   LIVE_KAFKA_PROPS    the sink's `kafka:` map in part 3, inside {} (default "linger.ms: 5")
 #   LIVE_CLIENT   1 (default) runs part 4, 0 skips it
 #   LIVE_CLIENT_CHANGES  max_changes of the client's GETs in part 4 (default 100000)
 #   CLIENT_BENCH  absolute path of the part 4 client (default build/bench/client_bench; `make
@@ -271,7 +273,7 @@ live_config() {
     _budget=""
     case $LIVE_SINK in
     file) _sink="[{type: file, path: $D/run/out.jsonl, format: json}]" ;;
-    kafka*) _sink="[{type: kafka, brokers: \"$KAFKA_BROKERS\", topic: \"bench.{db}.{table}\", format: ${LIVE_SINK#kafka }, kafka: {linger.ms: 5}}]" ;;
+    kafka*) _sink="[{type: kafka, brokers: \"$KAFKA_BROKERS\", topic: \"bench.{db}.{table}\", format: ${LIVE_SINK#kafka }, kafka: {${LIVE_KAFKA_PROPS:-linger.ms: 5}}}]" ;;
     client*)
         _sink="[]"
         SRV_PORT=$(free_port)
@@ -481,7 +483,7 @@ KAFKA_LINES=""
 KAFKA_JSON_S=""
 if [ "${LIVE_KAFKA:-1}" = 1 ]; then
     kafka_up --brokers 3 || die "the mock Kafka cluster did not start"
-    for fmt in json canal debezium; do
+    for fmt in ${LIVE_KAFKA_FORMATS:-json canal debezium}; do
         LIVE_SINK="kafka $fmt"
         live_run earliest "$END_FILE" "$END_POS" "kafka-$fmt"
         say "sluice run -> kafka $fmt: ${ELAPSED} s (CPU ${CPU_S} s), peak RSS ${RSS_KB} KiB, rows $SL_ROWS"
