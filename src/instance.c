@@ -1202,7 +1202,9 @@ static int stream(struct instance *in)
             /* An idle owner writes nothing: look at the fence anyway (a reset, an expiry). */
             if (check_fence(in, err))
                 return err->code;
-            if (in->cluster && now_ms() - in->last_balance_ms >= BALANCE_EVERY_MS) {
+            /* Between transactions only: what was sent then ends at a commit, so the next
+             * owner starts right after it (no repeats). */
+            if (in->cluster && !in->in_txn && now_ms() - in->last_balance_ms >= BALANCE_EVERY_MS) {
                 in->last_balance_ms = now_ms();
                 char to[300];
                 if (cluster_hand_over(in->cluster, to, sizeof(to)))
