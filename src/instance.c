@@ -149,7 +149,8 @@ struct instance {
     uint64_t committed_schema; /* schema version in force at committed / consumed */
     uint64_t consumed_schema;
     bool in_txn;
-    bool dirty; /* consumed moved since the last save */
+    bool in_begin; /* the group has a BEGIN: it ends at COMMIT/ROLLBACK, not at a DDL */
+    bool dirty;    /* consumed moved since the last save */
     uint64_t last_save_ms;
 
     uint64_t next_batch; /* id of the batch being filled */
@@ -590,7 +591,7 @@ static int commit_boundary(struct instance *in, const struct change *c)
     if (in->schema)
         in->committed_schema = schema_version(in->schema);
     in->batch_commit = true;
-    in->in_txn = false;
+    in->in_txn = in->in_begin = false;
     return 0;
 }
 
@@ -721,7 +722,7 @@ static int on_change(const struct change *c, void *opaque)
         in->in_txn = true; /* the event group has begun: no boundary until it ends */
         return 0;
     case CHANGE_BEGIN:
-        in->in_txn = true;
+        in->in_txn = in->in_begin = true;
         if (c->xa) {
             in->xa_group = true;
             snprintf(in->xa_file, sizeof(in->xa_file), "%s", c->file);
@@ -749,7 +750,9 @@ static int on_change(const struct change *c, void *opaque)
             if (r)
                 return r;
         }
-        if (!in->in_txn)
+        /* A statement outside BEGIN (a DDL after its GTID, or without one) is its own
+         * group: it ends here. */
+        if (!in->in_begin)
             return commit_boundary(in, c);
         return 0;
     }
@@ -1041,7 +1044,7 @@ static int connect_source(struct instance *in, const char *password, bool first,
     stream_pos_init(&in->sp, binlog_conn_start_file(in->conn), binlog_conn_start_pos(in->conn),
                     binlog_conn_has_checksum(in->conn));
     decoder_set_file(in->dec, in->sp.file);
-    in->in_txn = false;
+    in->in_txn = in->in_begin = false;
     in->xa_group = false;
     in->filter_tm = NULL;
     set_conn_fd(in, binlog_conn_fd(in->conn));
@@ -1343,7 +1346,8 @@ static void step_down(struct instance *in, const struct err *why)
     in->next_batch = 1;
     in->inflight = in->batch_cost = in->batch_changes = 0;
     in->batch_rows = 0;
-    in->batch_commit = in->in_txn = in->xa_group = in->dirty = in->sink_stalled = false;
+    in->batch_commit = in->in_txn = in->in_begin = in->xa_group = in->dirty = in->sink_stalled =
+        false;
     for (size_t i = 0; i < in->nxa; i++)
         position_free(&in->xa[i].before);
     in->nxa = 0;

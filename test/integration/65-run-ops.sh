@@ -73,6 +73,15 @@ if wait_consumed "$1" "$2" 20; then
 else
     not_ok "consumed position reaches the server's end ($1:$2)" "$STATUS" "$(log_head "$LOG")"
 fi
+# A DDL alone (its own GTID group, no BEGIN) ends there: the consumed position passes it
+# without waiting for a later transaction.
+sql "CREATE TABLE app.after_ddl (id INT PRIMARY KEY);"
+set -- $(master_pos)
+if wait_consumed "$1" "$2" 20; then
+    ok "consumed position passes a DDL that nothing follows ($1:$2)"
+else
+    not_ok "consumed position passes a DDL that nothing follows ($1:$2)" "$STATUS"
+fi
 got=$(jq -c 'select(.type != "ddl") | [.type, .db, .table, .data]' "$W/filt.jsonl" 2>&1 || true)
 want='["insert","app","keep",{"id":1,"name":"a","n":4294967295}]
 ["insert","app","keep",{"id":2,"name":"b","n":0}]
