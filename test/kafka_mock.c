@@ -14,7 +14,8 @@
  * Each command is answered on stderr ("mock: ok: ..." or "mock: bad command: ...").
  *
  * Limits (librdkafka 2.0.2): ports are chosen by librdkafka; each partition keeps only its
- * recent messages (~5 MiB); unknown topics are created on first use with 4 partitions.
+ * recent messages (~5 MiB); unknown topics are created on first use with 4 partitions (leaders
+ * at random); the --topic ones have their partition leaders round-robin over the brokers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -142,6 +143,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "sluice-kafka-mock: could not create topic \"%s\"\n", topics[i]);
             return 1;
         }
+        /* Leaders round-robin (the mock picks them at random): partition p on broker
+         * 1 + p % brokers, so that with 2+ partitions per broker "down N" always stops some. */
+        for (int p = 0; p < parts; p++)
+            rd_kafka_mock_partition_set_leader(mc, name, p, 1 + p % brokers);
     }
     if (control) {
         pthread_t t;

@@ -64,7 +64,11 @@ if ! mariadb_up "$W/db" 2>"$W/up.err"; then
     fail_early "start MariaDB" "$(cat "$W/up.err")"
 fi
 cdc_user
-if ! kafka_up 2>"$W/kafka.err"; then
+# The topics of part c made up front, so that their partition leaders are spread round-robin
+# (auto-created ones get random leaders: a topic set without a partition on broker 1 would let
+# "down 1" stop nothing).
+# shellcheck disable=SC2046 # one word per option
+if ! kafka_up $(for p in j c d; do for t in t_a t_b t_c; do printf -- '--topic %s.k1.%s ' "$p" "$t"; done; done) 2>"$W/kafka.err"; then
     fail_early "start the mock Kafka cluster" "$(cat "$W/kafka.err")"
 fi
 diag "mock cluster: $KAFKA_BROKERS"
