@@ -40,6 +40,7 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "clock.h"
 #include "zk.h"
 #include "zk_session.h"
 #include "log.h"
@@ -430,7 +431,7 @@ uint64_t pos_store_zk_last_connected_ms(struct pos_store *st)
 {
     struct zk_store *zs = (struct zk_store *)st;
     if (atomic_load(&zs->s.state) == ZOO_CONNECTED_STATE)
-        return zk_mono_ms();
+        return clock_mono_ms();
     return atomic_load(&zs->s.last_conn_ms);
 }
 

@@ -15,18 +15,12 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "clock.h"
 #include "zk_session.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #define MAX_DATA_SZ (1024 * 1024)
-
-uint64_t zk_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The client library's log, routed into ours (debug: its connect retries are noisy). */
 static void zk_log(const char *message)
@@ -47,7 +41,7 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path, void *
     }
     atomic_store(&s->state, state);
     if (state == ZOO_CONNECTED_STATE)
-        atomic_store(&s->last_conn_ms, zk_mono_ms());
+        atomic_store(&s->last_conn_ms, clock_mono_ms());
     else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE)
         atomic_store(&s->expired, true);
 }
@@ -71,9 +65,9 @@ int zk_session_open(struct zk_session *s, const char *servers, int timeout_ms, s
         zk_session_close(s);
         return err_set(err, ERR_POS_STORE, "ZooKeeper servers \"%s\": %s", servers, strerror(e));
     }
-    uint64_t end = zk_mono_ms() + (uint64_t)timeout_ms;
+    uint64_t end = clock_mono_ms() + (uint64_t)timeout_ms;
     while (atomic_load(&s->state) != ZOO_CONNECTED_STATE) {
-        if (zk_mono_ms() >= end || atomic_load(&s->expired)) {
+        if (clock_mono_ms() >= end || atomic_load(&s->expired)) {
             zk_session_close(s);
             return err_set(err, ERR_POS_STORE,
                            "could not reach ZooKeeper at \"%s\" within %d ms (is it running?)",

@@ -46,6 +46,4 @@ int zk_get_string(struct zk_session *s, const char *path, char **out);
 /* The value of `key=` in text made of `key=value\n` lines, copied into out (empty when absent). */
 void zk_field(const char *text, const char *key, char *out, size_t outsz);
 
-uint64_t zk_mono_ms(void);
-
 #endif

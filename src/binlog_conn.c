@@ -39,6 +39,7 @@
 #include <mysql.h>
 #include <mariadb_rpl.h>
 
+#include "clock.h"
 #include "binlog_conn.h"
 #include "config.h"
 #include "binlog_event.h"
@@ -65,13 +66,6 @@ struct binlog_conn {
     struct binlog_conn_opts o;
     char *host, *user, *password, *tls_ca, *tls_cert, *tls_key;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Errors after which a new connection may succeed: the server is going away, restarting or
  * busy, the network failed, or the connection was killed. Everything else (access denied,
@@ -546,7 +540,7 @@ struct binlog_conn *binlog_conn_open(const struct binlog_conn_opts *o, struct er
         classify(err, e);
         goto fail;
     }
-    c->last_activity_ms = now_ms();
+    c->last_activity_ms = clock_mono_ms();
     return c;
 fail:
     binlog_conn_close(c);
@@ -634,7 +628,7 @@ int binlog_conn_next(struct binlog_conn *c, const uint8_t **ev, size_t *len, str
             return ERR_BINLOG_STREAM;
         }
         c->ev = e;
-        c->last_activity_ms = now_ms();
+        c->last_activity_ms = clock_mono_ms();
         if (e->raw_data == NULL || e->raw_data_size < e->raw_data_ofs + BINLOG_HEADER_LEN)
             return err_set(err, ERR_BINLOG_STREAM,
                            "mariadb_rpl_fetch: a packet of %zu bytes is too short for an event",

@@ -35,6 +35,7 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "clock.h"
 #include "cluster.h"
 #include "log.h"
 #include "members.h"
@@ -64,19 +65,6 @@ struct cluster {
     atomic_bool lease_stop;
     char reason[512];
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 struct cluster *cluster_new(struct pos_store *st,
                             struct members *members,
@@ -141,7 +129,7 @@ static void *lease_main(void *arg)
     struct cluster *cl = arg;
     unsigned every = (unsigned)cl->timeout_ms / 6;
     while (!atomic_load(&cl->lease_stop)) {
-        uint64_t sent = mono_ms();
+        uint64_t sent = clock_mono_ms();
         struct Stat stat;
         int rc = zoo_exists(pos_store_zk_handle(cl->st), cl->mine, 0, &stat);
         if (rc == ZOK && stat.ephemeralOwner != 0)
@@ -153,7 +141,7 @@ static void *lease_main(void *arg)
             atomic_store(&cl->foreign, true);
         /* Sleep in small steps so that release() does not wait long. */
         for (unsigned t = 0; t < every && !atomic_load(&cl->lease_stop); t += 50)
-            sleep_ms(50);
+            clock_sleep_ms(50);
     }
     return NULL;
 }
@@ -176,7 +164,7 @@ bool cluster_fenced(struct cluster *cl)
                  "the positions were rewritten by %s: restarting from them", cl->foreign_who);
         return true;
     }
-    uint64_t ok = atomic_load(&cl->ok_ms), now = mono_ms();
+    uint64_t ok = atomic_load(&cl->ok_ms), now = clock_mono_ms();
     if (now - ok > (uint64_t)cl->timeout_ms * 2 / 3) {
         snprintf(cl->reason, sizeof(cl->reason),
                  "lost the ZooKeeper session (no answer from ZooKeeper for %llu ms, session "
@@ -356,7 +344,7 @@ int cluster_acquire(struct cluster *cl, atomic_bool *stop, struct err *err)
                 if (!told)
                     log_warn(FAC, inst, "%s; retrying", e.msg);
                 told = true;
-                sleep_ms(500);
+                clock_sleep_ms(500);
                 continue;
             }
             told = false;
@@ -373,7 +361,7 @@ int cluster_acquire(struct cluster *cl, atomic_bool *stop, struct err *err)
                 log_warn(FAC, inst, "election under %s: %s; retrying", cl->running, zerror(rc));
             told = true;
             deallocate_String_vector(&kids);
-            sleep_ms(500);
+            clock_sleep_ms(500);
             continue;
         }
         qsort(kids.data, (size_t)kids.count, sizeof(char *), cmp_str);
@@ -413,7 +401,7 @@ int cluster_acquire(struct cluster *cl, atomic_bool *stop, struct err *err)
             for (int t = 0; t < 40 && !atomic_load(&cl->changed) && !atomic_load(stop) &&
                             !pos_store_zk_expired(cl->st);
                  t++)
-                sleep_ms(50);
+                clock_sleep_ms(50);
             continue;
         }
         /* Lowest. Past this daemon's fair share, with a candidate behind that is below its
@@ -438,11 +426,11 @@ int cluster_acquire(struct cluster *cl, atomic_bool *stop, struct err *err)
         char data[512];
         int n = snprintf(data, sizeof(data), "node=%s\nadmin=%s\nserver=%s\nepoch=%llu\n",
                          cl->node_name, cl->admin, cl->server, (unsigned long long)cl->epoch);
-        uint64_t sent = mono_ms();
+        uint64_t sent = clock_mono_ms();
         rc = zoo_set(zh, cl->mine, data, n, -1);
         if (rc != ZOK) {
             log_warn(FAC, inst, "could not write %s: %s; retrying", cl->mine, zerror(rc));
-            sleep_ms(500);
+            clock_sleep_ms(500);
             continue;
         }
         cl->timeout_ms = pos_store_zk_timeout_ms(cl->st);

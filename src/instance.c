@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "binlog_conn.h"
 #include "cluster.h"
 #include "members.h"
@@ -192,13 +193,6 @@ struct instance {
     bool horizon_failing; /* the last measure failed (logged once) */
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 const char *instance_state_name(enum instance_state s)
 {
     switch (s) {
@@ -337,7 +331,7 @@ static int close_batch(struct instance *in, struct err *err)
     struct pending *p = &in->pend[in->npend++];
     memset(p, 0, sizeof(*p));
     p->id = in->next_batch;
-    p->closed_ms = now_ms();
+    p->closed_ms = clock_mono_ms();
     p->cost = in->batch_cost;
     p->rows = in->batch_rows;
     p->has_pos = in->batch_commit;
@@ -386,7 +380,7 @@ static int poll_sinks(struct instance *in, int timeout_ms, struct err *err)
 /* Saves positions when they moved and the interval passed (or force). */
 static int save_positions(struct instance *in, bool force, struct err *err)
 {
-    uint64_t now = now_ms();
+    uint64_t now = clock_mono_ms();
     if (!in->dirty || (!force && now - in->last_save_ms < in->ic->positions.save_interval_ms))
         return 0;
     /* A prepared XA transaction not decided yet is re-read after a restart only when the
@@ -441,13 +435,13 @@ static bool over_budget(const struct instance *in)
  * when the budget is far from full. */
 static void check_sink_stall(struct instance *in)
 {
-    bool late = in->npend && now_ms() - in->pend[0].closed_ms > in->ic->stall_timeout_ms;
+    bool late = in->npend && clock_mono_ms() - in->pend[0].closed_ms > in->ic->stall_timeout_ms;
     enum instance_state st = instance_state(in);
     if (late && st == INSTANCE_STREAMING) {
         char why[200];
         snprintf(why, sizeof(why), "sinks have not acknowledged batch %llu for %llu ms",
                  (unsigned long long)in->pend[0].id,
-                 (unsigned long long)(now_ms() - in->pend[0].closed_ms));
+                 (unsigned long long)(clock_mono_ms() - in->pend[0].closed_ms));
         set_state(in, INSTANCE_STALLED, why);
         in->sink_stalled = true;
     } else if (!late && in->sink_stalled) {
@@ -463,7 +457,7 @@ static int wait_budget(struct instance *in, struct err *err)
     uint64_t start = 0;
     while (over_budget(in) && !atomic_load(&in->stop)) {
         if (start == 0) {
-            start = now_ms();
+            start = clock_mono_ms();
             /* The open batch is part of what is over the budget: send it on its way. */
             int rc = close_batch(in, err);
             if (rc)
@@ -472,7 +466,8 @@ static int wait_budget(struct instance *in, struct err *err)
         int rc = poll_sinks(in, 100, err);
         if (rc)
             return rc;
-        if (now_ms() - start > in->ic->stall_timeout_ms && instance_state(in) != INSTANCE_STALLED) {
+        if (clock_mono_ms() - start > in->ic->stall_timeout_ms &&
+            instance_state(in) != INSTANCE_STALLED) {
             char why[200];
             snprintf(why, sizeof(why),
                      "sinks have not acknowledged %zu MiB for %u ms (budget %u MiB)",
@@ -570,7 +565,7 @@ static int append_all(struct instance *in, const struct change *c)
     in->batch_cost += cost;
     in->inflight += cost;
     if (in->batch_changes++ == 0)
-        in->batch_started_ms = now_ms();
+        in->batch_started_ms = clock_mono_ms();
     return 0;
 }
 
@@ -1121,7 +1116,7 @@ static bool socket_idle(int fd)
  * until a measure succeeds again. */
 static void refresh_horizon(struct instance *in)
 {
-    uint64_t now = now_ms();
+    uint64_t now = clock_mono_ms();
     if ((in->horizon_ms && now - in->horizon_ms < HORIZON_EVERY_MS) || in->consumed.file[0] == 0)
         return;
     in->horizon_ms = now;
@@ -1154,7 +1149,7 @@ static int stream(struct instance *in)
 {
     struct err *err = &in->fail;
     int fd = binlog_conn_fd(in->conn);
-    in->stream_last_ms = now_ms();
+    in->stream_last_ms = clock_mono_ms();
     atomic_store(&in->last_event_ms, in->stream_last_ms);
     for (;;) {
         if (atomic_load(&in->stop))
@@ -1170,7 +1165,7 @@ static int stream(struct instance *in)
         bool closed = false;
         if ((in->batch_changes || in->batch_commit) &&
             (idle || in->batch_cost >= BATCH_MAX_BYTES ||
-             now_ms() - in->batch_started_ms >= BATCH_MAX_MS)) {
+             clock_mono_ms() - in->batch_started_ms >= BATCH_MAX_MS)) {
             rc = close_batch(in, err);
             if (rc)
                 return rc;
@@ -1207,8 +1202,9 @@ static int stream(struct instance *in)
                 return err->code;
             /* Between transactions only: what was sent then ends at a commit, so the next
              * owner starts right after it (no repeats). */
-            if (in->cluster && !in->in_txn && now_ms() - in->last_balance_ms >= BALANCE_EVERY_MS) {
-                in->last_balance_ms = now_ms();
+            if (in->cluster && !in->in_txn &&
+                clock_mono_ms() - in->last_balance_ms >= BALANCE_EVERY_MS) {
+                in->last_balance_ms = clock_mono_ms();
                 char to[300];
                 if (cluster_hand_over(in->cluster, to, sizeof(to)))
                     return err_set(err, ERR_HANDOVER, "handing the instance over to %s", to);
@@ -1224,7 +1220,7 @@ static int stream(struct instance *in)
         }
         if (rc < 0)
             return rc;
-        in->stream_last_ms = now_ms();
+        in->stream_last_ms = clock_mono_ms();
         atomic_store(&in->last_event_ms, in->stream_last_ms);
         if (rc == BINLOG_CONN_HEARTBEAT)
             continue; /* idle: back to the top, where open batches are closed */
@@ -1253,8 +1249,8 @@ static void drain(struct instance *in, bool wait)
         log_error(FAC, in->ic->name, "could not write the last batch: %s", err.msg);
         return;
     }
-    uint64_t start = now_ms();
-    while (wait && in->npend && now_ms() - start < STOP_DRAIN_MS) {
+    uint64_t start = clock_mono_ms();
+    while (wait && in->npend && clock_mono_ms() - start < STOP_DRAIN_MS) {
         if (poll_sinks(in, 100, &err)) {
             log_error(FAC, in->ic->name, "sink error while stopping: %s", err.msg);
             break;
@@ -1281,9 +1277,9 @@ static void close_conn(struct instance *in)
 /* Sleeps ms in small steps; returns early (true) when stop is asked. */
 static bool sleep_or_stop(struct instance *in, uint64_t ms)
 {
-    uint64_t end = now_ms() + ms;
+    uint64_t end = clock_mono_ms() + ms;
     while (!atomic_load(&in->stop)) {
-        uint64_t now = now_ms();
+        uint64_t now = clock_mono_ms();
         if (now >= end)
             return false;
         uint64_t step = end - now < 100 ? end - now : 100;
@@ -1407,14 +1403,14 @@ again:
                      in->server_uuid[0] ? ", uuid " : "", in->server_uuid, in->sp.file,
                      (unsigned long long)in->sp.pos);
             set_state(in, INSTANCE_STREAMING, NULL);
-            uint64_t t0 = now_ms();
+            uint64_t t0 = clock_mono_ms();
             rc = stream(in);
-            in->stream_end_ms = now_ms();
+            in->stream_end_ms = clock_mono_ms();
             /* Heartbeats count as life too (binlog_conn does not return them). */
             uint64_t act = binlog_conn_last_activity_ms(in->conn);
             if (act > in->stream_last_ms)
                 in->stream_last_ms = act;
-            if (now_ms() - t0 > 10000)
+            if (clock_mono_ms() - t0 > 10000)
                 backoff = BACKOFF_MIN_MS; /* it streamed a while: a new trouble */
             close_conn(in);
             if (rc == 0)
@@ -1563,7 +1559,7 @@ void instance_watchdog(struct instance *in)
     if (in->ic->source.heartbeat_ms != 0)
         return; /* the connection's read timeout (3 heartbeat periods) does this job */
     uint64_t last = atomic_load(&in->last_event_ms);
-    if (last == 0 || now_ms() - last < in->ic->stall_timeout_ms)
+    if (last == 0 || clock_mono_ms() - last < in->ic->stall_timeout_ms)
         return;
     pthread_mutex_lock(&in->mu);
     bool streaming = in->state == INSTANCE_STREAMING && in->conn_fd >= 0;

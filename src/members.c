@@ -24,6 +24,7 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "clock.h"
 #include "log.h"
 #include "members.h"
 #include "strbuf.h"
@@ -64,12 +65,6 @@ struct members {
 
 static pthread_mutex_t all_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct members *all;
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static void free_peers(struct peer *p, size_t n)
 {
@@ -153,7 +148,7 @@ bool members_defer(struct members *m,
 {
     bool r = false;
     pthread_mutex_lock(&m->mu);
-    uint64_t now = zk_mono_ms();
+    uint64_t now = clock_mono_ms();
     size_t mine = m->nowned + (owns(m, instance, NULL) ? 0 : 1);
     if (mine > share_of(m, m->weight) && now - m->last_defer_ms >= DEFER_PAUSE_MS &&
         pick_below(m, others, n, to, tosz)) {
@@ -177,7 +172,7 @@ bool members_hand_over(struct members *m,
     if (m->nowned > share_of(m, m->weight) && owns(m, instance, &at) &&
         pick_below(m, others, n, to, tosz)) {
         drop_owned(m, at);
-        m->last_defer_ms = zk_mono_ms(); /* do not take another one back at once */
+        m->last_defer_ms = clock_mono_ms(); /* do not take another one back at once */
         r = true;
     }
     pthread_mutex_unlock(&m->mu);
@@ -311,7 +306,7 @@ static void *members_main(void *arg)
                     log_warn(FAC, NULL, "cluster membership: %s; retrying", e.msg);
                 told = true;
                 for (int t = 0; t < 20 && !atomic_load(&m->stop); t++)
-                    sleep_ms(50);
+                    clock_sleep_ms(50);
                 continue;
             }
         }
@@ -346,7 +341,7 @@ static void *members_main(void *arg)
         for (int t = 0; t < REFRESH_MS / 50 && !atomic_load(&m->stop) &&
                         !atomic_load(&m->changed) && !zk_session_expired(&m->zs);
              t++)
-            sleep_ms(50);
+            clock_sleep_ms(50);
     }
     if (m->zs.zh) {
         if (registered && !zk_session_expired(&m->zs))

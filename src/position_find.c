@@ -34,6 +34,7 @@
 
 #include <mysql.h>
 
+#include "clock.h"
 #include "binlog_event.h"
 #include "bytes.h"
 #include "decoder.h"
@@ -209,20 +210,13 @@ void position_find_progress(FILE *out)
     progress_out = out;
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* Rewrites the progress line (at most 5 times a second unless force). */
 static void progress(bool force, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void progress(bool force, const char *fmt, ...)
 {
     if (progress_out == NULL)
         return;
-    uint64_t now = mono_ms();
+    uint64_t now = clock_mono_ms();
     if (!force && now - progress_last < 200)
         return;
     progress_last = now;

@@ -54,6 +54,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "tls_error.h"
+#include "clock.h"
 #include "admin.h"
 #include "log.h"
 #include "protocol.h"
@@ -121,30 +123,7 @@ struct server {
     uint64_t n_accepted, n_auth_failures, n_protocol_errors, n_timeouts;
 };
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- TLS ------------------------------------------------------------------------------------ */
-
-/* The reason of the first error in this thread's OpenSSL error queue ("" when none), which it
- * empties. */
-static void tls_reason(char *buf, size_t n)
-{
-    unsigned long e = ERR_get_error();
-    buf[0] = '\0';
-    if (e) {
-        const char *r = ERR_reason_error_string(e);
-        if (r)
-            snprintf(buf, n, "%s", r);
-        else
-            ERR_error_string_n(e, buf, n);
-    }
-    ERR_clear_error();
-}
 
 /* A file the server reads: its own message for a missing or unreadable one (OpenSSL's says
  * "system lib"). */
@@ -169,7 +148,7 @@ static SSL_CTX *tls_ctx_new(const struct config *cfg, struct err *err)
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) {
-        tls_reason(why, sizeof(why));
+        tls_error_reason(why, sizeof(why));
         err_set(err, ERR_CONFIG, "server.tls: could not create a TLS context: %s", why);
         return NULL;
     }
@@ -180,7 +159,7 @@ static SSL_CTX *tls_ctx_new(const struct config *cfg, struct err *err)
     /* Non-blocking writes from c->out, which may move (grow) between the retries of one write. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        tls_reason(why, sizeof(why));
+        tls_error_reason(why, sizeof(why));
         err_set(err, ERR_CONFIG, "server.tls.cert: \"%s\" is not a PEM certificate (chain): %s",
                 cert, why);
         goto fail;
@@ -191,7 +170,7 @@ static SSL_CTX *tls_ctx_new(const struct config *cfg, struct err *err)
         bool mismatch =
             ERR_GET_LIB(e) == ERR_LIB_X509 && (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
                                                ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH);
-        tls_reason(why, sizeof(why));
+        tls_error_reason(why, sizeof(why));
         if (mismatch) {
             err_set(err, ERR_CONFIG,
                     "server.tls.key: \"%s\" does not match the certificate of \"%s\": %s", key,
@@ -202,7 +181,7 @@ static SSL_CTX *tls_ctx_new(const struct config *cfg, struct err *err)
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
-        tls_reason(why, sizeof(why));
+        tls_error_reason(why, sizeof(why));
         err_set(err, ERR_CONFIG,
                 "server.tls.key: \"%s\" does not match the certificate of \"%s\": %s", key, cert,
                 why);
@@ -248,7 +227,7 @@ static ssize_t tls_io_result(struct conn *c, int r, short *want)
         return -1;
     default:
         c->tls_broken = true;
-        tls_reason(why, sizeof(why));
+        tls_error_reason(why, sizeof(why));
         log_debug(FAC, NULL, "client %s: TLS: %s", c->peer, why[0] ? why : "error");
         errno = EPROTO;
         return -1;
@@ -314,7 +293,7 @@ static bool tls_handshake(struct server *s, struct conn *c)
         return true;
     }
     char why[256];
-    tls_reason(why, sizeof(why));
+    tls_error_reason(why, sizeof(why));
     if (why[0] == '\0')
         snprintf(why, sizeof(why), "%s",
                  e == SSL_ERROR_SYSCALL && saved ? strerror(saved) : "connection closed");
@@ -380,7 +359,7 @@ static void conn_error(struct server *s, struct conn *c, unsigned code, const ch
         s->n_protocol_errors++;
     if (closes) {
         c->closing = true;
-        c->closing_since = mono_ms();
+        c->closing_since = clock_mono_ms();
         c->get_pending = false;
         log_warn(FAC, c->instance[0] ? c->instance : NULL,
                  "client %s%s%s: %s: %s; closing (auth failures %llu, protocol errors %llu, "
@@ -434,13 +413,13 @@ static void accept_one(struct server *s)
     struct conn *c = xcalloc(1, sizeof(*c));
     c->fd = fd;
     snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
-    c->last_rx_ms = mono_ms();
+    c->last_rx_ms = clock_mono_ms();
     if (s->tls) {
         ERR_clear_error();
         c->ssl = SSL_new(s->tls);
         if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
             char why[256];
-            tls_reason(why, sizeof(why));
+            tls_error_reason(why, sizeof(why));
             log_error(FAC, NULL, "client %s refused: TLS: %s", c->peer, why);
             SSL_free(c->ssl);
             close(fd);
@@ -612,7 +591,7 @@ static void on_frame(struct server *s, struct conn *c, uint8_t type, const uint8
 {
     struct proto_reader r;
     proto_reader_init(&r, p, n);
-    c->last_rx_ms = mono_ms();
+    c->last_rx_ms = clock_mono_ms();
     if (c->state == CONN_HELLO) {
         if (type != PROTO_CLIENT_HELLO)
             conn_error(s, c, PROTO_E_PROTOCOL, "expected CLIENT_HELLO, got type 0x%02x", type);
@@ -636,7 +615,7 @@ static void on_frame(struct server *s, struct conn *c, uint8_t type, const uint8
             break;
         proto_frame_end(&c->out, proto_frame_begin(&c->out, PROTO_CLOSED));
         c->closing = true;
-        c->closing_since = mono_ms();
+        c->closing_since = clock_mono_ms();
         return;
     case PROTO_GET:
     case PROTO_ACK:
@@ -659,9 +638,9 @@ static void on_frame(struct server *s, struct conn *c, uint8_t type, const uint8
                 break;
             c->g_changes = changes ? changes : DEF_CHANGES;
             c->g_bytes = bytes == 0 ? DEF_BYTES : bytes > MAX_BYTES ? MAX_BYTES : bytes;
-            c->g_deadline = mono_ms() + (wait > MAX_GET_WAIT ? MAX_GET_WAIT : wait);
+            c->g_deadline = clock_mono_ms() + (wait > MAX_GET_WAIT ? MAX_GET_WAIT : wait);
             c->get_pending = true;
-            try_get(s, c, mono_ms());
+            try_get(s, c, clock_mono_ms());
             return;
         }
         uint64_t id = proto_get_u64(&r);
@@ -776,7 +755,7 @@ static void *server_thread(void *arg)
     struct pollfd *p = NULL;
     size_t cap = 0;
     while (!atomic_load(&s->stop)) {
-        uint64_t now = mono_ms();
+        uint64_t now = clock_mono_ms();
         int timeout = 1000;
         /* Timeouts: waiting GETs answer empty at their deadline; silent connections close. */
         for (size_t i = 0; i < s->nconns; i++) {
@@ -854,7 +833,7 @@ static void *server_thread(void *arg)
             if (alive)
                 alive = conn_write(c);
             if (alive && c->closing &&
-                (c->outoff == c->out.len || mono_ms() - c->closing_since > CLOSE_GRACE_MS))
+                (c->outoff == c->out.len || clock_mono_ms() - c->closing_since > CLOSE_GRACE_MS))
                 alive = false;
             if (!alive) {
                 conn_free(s, c);

@@ -21,20 +21,8 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "clock.h"
 #include "discover.h"
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static void watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
@@ -149,9 +137,9 @@ int sluice_discover(const char *zk_servers,
         snprintf(why, whysz, "ZooKeeper \"%s\": %s", zk_servers, strerror(errno));
         return -1;
     }
-    uint64_t end = now_ms() + (uint64_t)timeout_ms;
-    while (atomic_load(&state) != ZOO_CONNECTED_STATE && now_ms() < end)
-        sleep_ms(20);
+    uint64_t end = clock_mono_ms() + (uint64_t)timeout_ms;
+    while (atomic_load(&state) != ZOO_CONNECTED_STATE && clock_mono_ms() < end)
+        clock_sleep_ms(20);
     int r = -1;
     if (atomic_load(&state) != ZOO_CONNECTED_STATE) {
         snprintf(why, whysz, "could not reach ZooKeeper at \"%s\" within %d ms", zk_servers,
@@ -164,9 +152,9 @@ int sluice_discover(const char *zk_servers,
     /* Until the timeout: an owner may be on its way (a failover in progress). */
     for (;;) {
         r = look(zh, running, host, hostsz, port, why, whysz);
-        if (r != 0 || now_ms() >= end)
+        if (r != 0 || clock_mono_ms() >= end)
             break;
-        sleep_ms(200);
+        clock_sleep_ms(200);
     }
 out:
     zookeeper_close(zh);

@@ -53,6 +53,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "tls_error.h"
+#include "clock.h"
 #include "protocol.h"
 #include "sluice_client.h"
 #include "discover.h"
@@ -290,20 +292,13 @@ int sluice_client_server_error(const struct sluice_client *c)
 
 /* ---- frames on the socket ------------------------------------------------------------------- */
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Waits for fd to be ready for events until deadline; returns 0, or an error code. */
 static int wait_fd(struct sluice_client *c, short events, uint64_t deadline)
 {
     if ((events & POLLIN) && c->ssl && SSL_pending(c->ssl) > 0)
         return 0; /* decrypted bytes wait in libssl */
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = clock_mono_ms();
         if (now >= deadline)
             return fail(c, SLUICE_ERR_TIMEOUT, "no answer from %s:%d in time", c->host, c->port);
         struct pollfd p = {.fd = c->fd, .events = events};
@@ -313,22 +308,6 @@ static int wait_fd(struct sluice_client *c, short events, uint64_t deadline)
         if (r < 0 && errno != EINTR)
             return fail(c, SLUICE_ERR_IO, "poll: %s", strerror(errno));
     }
-}
-
-/* The reason of the first error in this thread's OpenSSL error queue ("" when none), which it
- * empties. */
-static void tls_reason(char *buf, size_t n)
-{
-    unsigned long e = ERR_get_error();
-    buf[0] = '\0';
-    if (e) {
-        const char *r = ERR_reason_error_string(e);
-        if (r)
-            snprintf(buf, n, "%s", r);
-        else
-            ERR_error_string_n(e, buf, n);
-    }
-    ERR_clear_error();
 }
 
 /* The result r <= 0 of SSL_read / SSL_write as recv() / send() give it: 0 at the end of the
@@ -352,7 +331,7 @@ static ssize_t tls_result(struct sluice_client *c, int r, short *want)
         errno = saved && saved != EAGAIN ? saved : ECONNRESET;
         return -1;
     default:
-        tls_reason(c->tls_why, sizeof(c->tls_why));
+        tls_error_reason(c->tls_why, sizeof(c->tls_why));
         if (c->tls_why[0] == '\0')
             snprintf(c->tls_why, sizeof(c->tls_why), "TLS error %d", e);
         errno = EPROTO;
@@ -401,7 +380,7 @@ static const char *sock_why(const struct sluice_client *c, ssize_t r)
 
 static int send_out(struct sluice_client *c)
 {
-    uint64_t deadline = now_ms() + (uint64_t)c->timeout_ms;
+    uint64_t deadline = clock_mono_ms() + (uint64_t)c->timeout_ms;
     size_t off = 0;
     short want = POLLOUT;
     while (off < c->out.len) {
@@ -479,7 +458,7 @@ static int tls_connect(struct sluice_client *c)
     c->ssl = SSL_new(c->tls_ctx);
     BIO *b = c->ssl ? BIO_new(c->tls_bio) : NULL;
     if (b == NULL) {
-        tls_reason(why, sizeof(why));
+        tls_error_reason(why, sizeof(why));
         return fail(c, SLUICE_ERR_TLS, "TLS: could not set up the connection: %s", why);
     }
     BIO_set_data(b, (void *)(intptr_t)c->fd);
@@ -491,11 +470,11 @@ static int tls_connect(struct sluice_client *c)
         SSL_set_tlsext_host_name(c->ssl, c->host); /* SNI: DNS names only */
     if (c->tls_verify && (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host)
                                 : SSL_set1_host(c->ssl, c->host)) != 1) {
-        tls_reason(why, sizeof(why));
+        tls_error_reason(why, sizeof(why));
         return fail(c, SLUICE_ERR_TLS, "TLS: cannot check the certificate against host \"%s\": %s",
                     c->host, why);
     }
-    uint64_t deadline = now_ms() + (uint64_t)c->timeout_ms;
+    uint64_t deadline = clock_mono_ms() + (uint64_t)c->timeout_ms;
     for (;;) {
         ERR_clear_error();
         int r = SSL_connect(c->ssl);
@@ -518,7 +497,7 @@ static int tls_connect(struct sluice_client *c)
                         c->tls_ca ? "\"" : "", c->tls_ca ? c->tls_ca : "the system's default store",
                         c->tls_ca ? "\"" : "");
         }
-        tls_reason(why, sizeof(why));
+        tls_error_reason(why, sizeof(why));
         if (why[0] == '\0')
             snprintf(why, sizeof(why), "%s",
                      e == SSL_ERROR_SYSCALL && saved ? strerror(saved)
@@ -554,7 +533,7 @@ int sluice_client_set_tls(struct sluice_client *c, const char *ca_file, int veri
     SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
     if (verify && (ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
                            : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
-        tls_reason(why, sizeof(why));
+        tls_error_reason(why, sizeof(why));
         snprintf(c->errstr, sizeof(c->errstr), "TLS: could not load %s%s%s: %s",
                  ca_file ? "CA file \"" : "the system's CA store", ca_file ? ca_file : "",
                  ca_file ? "\"" : "", why);
@@ -578,7 +557,7 @@ int sluice_client_set_tls(struct sluice_client *c, const char *ca_file, int veri
     c->errstr[0] = '\0';
     return SLUICE_OK;
 tls_error:
-    tls_reason(why, sizeof(why));
+    tls_error_reason(why, sizeof(why));
     snprintf(c->errstr, sizeof(c->errstr), "TLS: could not set up: %s", why);
     return SLUICE_ERR_TLS;
 }
@@ -587,7 +566,7 @@ tls_error:
  * SLUICE_ERR_SERVER (disconnecting when the server closes after it). */
 static int recv_frame(struct sluice_client *c, uint32_t extra_ms, uint8_t *type, size_t *len)
 {
-    uint64_t deadline = now_ms() + (uint64_t)c->timeout_ms + extra_ms;
+    uint64_t deadline = clock_mono_ms() + (uint64_t)c->timeout_ms + extra_ms;
     uint8_t h[PROTO_HEADER_LEN];
     int rc = recv_all(c, h, sizeof(h), deadline);
     if (rc)
@@ -674,7 +653,7 @@ static int do_connect(struct sluice_client *c)
         return fail(c, SLUICE_ERR_IO, "could not connect to %s:%d: %s", c->host, c->port,
                     strerror(errno));
     if (r != 0) {
-        int rc = wait_fd(c, POLLOUT, now_ms() + (uint64_t)c->timeout_ms);
+        int rc = wait_fd(c, POLLOUT, clock_mono_ms() + (uint64_t)c->timeout_ms);
         if (rc)
             return rc;
         int e = 0;
@@ -946,7 +925,7 @@ int sluice_client_rollback(struct sluice_client *c, uint64_t batch_id)
 
 int sluice_client_heartbeat(struct sluice_client *c)
 {
-    return id_request(c, PROTO_HEARTBEAT, PROTO_HEARTBEAT_OK, now_ms());
+    return id_request(c, PROTO_HEARTBEAT, PROTO_HEARTBEAT_OK, clock_mono_ms());
 }
 
 /* Cluster mode: points host and port at the instance's owner now. */
