@@ -71,12 +71,31 @@ sample_i64(struct strbuf *out, const char *name, const struct instance_metrics *
     strbuf_appendc(out, '\n');
 }
 
-/* One family with one sample per instance of ms[], the value in member field. */
-#define PER_INSTANCE_U64(name, type, help, field)                                                  \
+/* One family with one sample per instance of ms[] for which cond holds (cond may use i_), the
+ * value in member field, written by sample (sample_u64 or sample_i64). */
+#define PER_INSTANCE_IF(name, type, help, cond, sample, field)                                     \
     do {                                                                                           \
         family(out, name, type, help);                                                             \
         for (size_t i_ = 0; i_ < n; i_++)                                                          \
-            sample_u64(out, name, &ms[i_], ms[i_].field);                                          \
+            if (cond)                                                                              \
+                sample(out, name, &ms[i_], ms[i_].field);                                          \
+    } while (0)
+#define PER_INSTANCE_U64(name, type, help, field)                                                  \
+    PER_INSTANCE_IF(name, type, help, true, sample_u64, field)
+
+/* One family with one sample per sink of every instance of ms[], the value in its member field. */
+#define PER_SINK_U64(name, type, help, field)                                                      \
+    do {                                                                                           \
+        family(out, name, type, help);                                                             \
+        for (size_t i_ = 0; i_ < n; i_++)                                                          \
+            for (size_t k_ = 0; k_ < ms[i_].nsinks; k_++) {                                        \
+                sample_start(out, name, &ms[i_]);                                                  \
+                strbuf_appends(out, ",sink=\"");                                                   \
+                label_value(out, ms[i_].sinks[k_].label);                                          \
+                strbuf_appends(out, "\"} ");                                                       \
+                strbuf_append_u64(out, ms[i_].sinks[k_].field);                                    \
+                strbuf_appendc(out, '\n');                                                         \
+            }                                                                                      \
     } while (0)
 
 void metrics_render(struct instance **instances, size_t n, time_t started, struct strbuf *out)
@@ -111,59 +130,33 @@ void metrics_render(struct instance **instances, size_t n, time_t started, struc
     PER_INSTANCE_U64("sluice_binlog_read_bytes_total", "counter", "Bytes of binlog events read.",
                      bytes_read);
 
-    family(out, "sluice_sink_rows_delivered_total", "counter",
-           "Row changes the sink acknowledged (after filters).");
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < ms[i].nsinks; k++) {
-            sample_start(out, "sluice_sink_rows_delivered_total", &ms[i]);
-            strbuf_appends(out, ",sink=\"");
-            label_value(out, ms[i].sinks[k].label);
-            strbuf_appends(out, "\"} ");
-            strbuf_append_u64(out, ms[i].sinks[k].delivered);
-            strbuf_appendc(out, '\n');
-        }
-    family(out, "sluice_sink_errors_total", "counter",
-           "Calls into the sink (append, write, poll) that returned an error.");
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < ms[i].nsinks; k++) {
-            sample_start(out, "sluice_sink_errors_total", &ms[i]);
-            strbuf_appends(out, ",sink=\"");
-            label_value(out, ms[i].sinks[k].label);
-            strbuf_appends(out, "\"} ");
-            strbuf_append_u64(out, ms[i].sinks[k].errors);
-            strbuf_appendc(out, '\n');
-        }
+    PER_SINK_U64("sluice_sink_rows_delivered_total", "counter",
+                 "Row changes the sink acknowledged (after filters).", delivered);
+    PER_SINK_U64("sluice_sink_errors_total", "counter",
+                 "Calls into the sink (append, write, poll) that returned an error.", errors);
 
-    family(out, "sluice_lag_seconds", "gauge",
-           "Now minus the timestamp of the last event read; 0 when caught up (heartbeats keep it "
-           "fresh while the source is idle).");
-    for (size_t i = 0; i < n; i++)
-        sample_i64(out, "sluice_lag_seconds", &ms[i], ms[i].lag_seconds);
+    PER_INSTANCE_IF(
+        "sluice_lag_seconds", "gauge",
+        "Now minus the timestamp of the last event read; 0 when caught up (heartbeats keep it "
+        "fresh while the source is idle).",
+        true, sample_i64, lag_seconds);
 
-    family(out, "sluice_consumed_binlog_file_index", "gauge",
-           "Numeric suffix of the binlog file of the consumed position (every sink acknowledged "
-           "everything before it).");
-    for (size_t i = 0; i < n; i++)
-        if (ms[i].has_consumed)
-            sample_i64(out, "sluice_consumed_binlog_file_index", &ms[i], ms[i].consumed_file_index);
-    family(out, "sluice_consumed_binlog_offset_bytes", "gauge",
-           "Offset in that file of the consumed position.");
-    for (size_t i = 0; i < n; i++)
-        if (ms[i].has_consumed)
-            sample_u64(out, "sluice_consumed_binlog_offset_bytes", &ms[i], ms[i].consumed_offset);
+    PER_INSTANCE_IF("sluice_consumed_binlog_file_index", "gauge",
+                    "Numeric suffix of the binlog file of the consumed position (every sink "
+                    "acknowledged everything before it).",
+                    ms[i_].has_consumed, sample_i64, consumed_file_index);
+    PER_INSTANCE_IF("sluice_consumed_binlog_offset_bytes", "gauge",
+                    "Offset in that file of the consumed position.", ms[i_].has_consumed,
+                    sample_u64, consumed_offset);
 
-    family(out, "sluice_purge_horizon_files", "gauge",
-           "Binlog files the server lists before the one holding the consumed position (purging "
-           "removes the oldest first); -1 when that file is gone.");
-    for (size_t i = 0; i < n; i++)
-        if (ms[i].horizon_known)
-            sample_i64(out, "sluice_purge_horizon_files", &ms[i], ms[i].horizon_files);
-    family(out, "sluice_purge_horizon_seconds", "gauge",
-           "Binlog expiry minus the age of the consumed position's file (age: since the next "
-           "file was created); -1 when the server expires no binlogs.");
-    for (size_t i = 0; i < n; i++)
-        if (ms[i].horizon_known)
-            sample_i64(out, "sluice_purge_horizon_seconds", &ms[i], ms[i].horizon_seconds);
+    PER_INSTANCE_IF("sluice_purge_horizon_files", "gauge",
+                    "Binlog files the server lists before the one holding the consumed position "
+                    "(purging removes the oldest first); -1 when that file is gone.",
+                    ms[i_].horizon_known, sample_i64, horizon_files);
+    PER_INSTANCE_IF("sluice_purge_horizon_seconds", "gauge",
+                    "Binlog expiry minus the age of the consumed position's file (age: since the "
+                    "next file was created); -1 when the server expires no binlogs.",
+                    ms[i_].horizon_known, sample_i64, horizon_seconds);
 
     PER_INSTANCE_U64("sluice_memory_in_flight_bytes", "gauge",
                      "Memory budget in use: changes read and not yet acknowledged by every sink.",
