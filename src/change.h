@@ -36,6 +36,10 @@ struct change_col {
 struct change_image {
     const struct change_col *cols;
     uint32_t ncols;
+    /* When json_len > 0: text[json_off, json_off + json_len) is the whole image as the `json`
+     * format's object ({"name":value,...}, the columns of cols in order), written by the
+     * decoder so that rendering copies it once. Whoever changes cols sets json_len to 0. */
+    uint32_t json_off, json_len;
 };
 
 struct change {

@@ -36,6 +36,10 @@ const char *change_kind_name(enum change_kind k)
 
 static void render_image(const struct change *c, const struct change_image *img, struct strbuf *out)
 {
+    if (img->json_len) {
+        strbuf_append(out, c->text + img->json_off, img->json_len);
+        return;
+    }
     const struct table_map *tm = c->tmap;
     strbuf_appendc(out, '{');
     for (uint32_t i = 0; i < img->ncols; i++) {

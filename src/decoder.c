@@ -443,7 +443,9 @@ static int do_rows(struct decoder *d,
         strbuf_reset(&d->text);
         uint32_t nb_cols = 0, na_cols = 0, np_cols = 0;
         memset(d->raw, 0, tm->ncols * sizeof(struct row_raw));
+        uint32_t obj_b[2] = {0, 0}, obj_a[2] = {0, 0};
         struct row_image_in in = {.tm = tm, .present = present_b, .raw = d->raw};
+        in.object = kind == CHANGE_INSERT ? obj_a : obj_b;
         if (kind == CHANGE_INSERT) {
             if (row_decode_image(&in, &p, end, &d->text, d->cols_after, &na_cols, NULL, NULL, err))
                 return ERR_DECODE;
@@ -453,6 +455,7 @@ static int do_rows(struct decoder *d,
         }
         if (kind == CHANGE_UPDATE) {
             in.present = present_a;
+            in.object = obj_a;
             if (type == BINLOG_EV_PARTIAL_UPDATE_ROWS) {
                 uint64_t opts;
                 if (binlog_read_packed(&p, end, &opts) != 0)
@@ -475,13 +478,13 @@ static int do_rows(struct decoder *d,
                 return ERR_DECODE;
         }
         if (kind == CHANGE_INSERT) {
-            c.after = (struct change_image){d->cols_after, na_cols};
+            c.after = (struct change_image){d->cols_after, na_cols, obj_a[0], obj_a[1]};
         } else if (kind == CHANGE_DELETE) {
-            c.before = (struct change_image){d->cols_before, nb_cols};
+            c.before = (struct change_image){d->cols_before, nb_cols, obj_b[0], obj_b[1]};
         } else {
-            c.before = (struct change_image){d->cols_before, nb_cols};
-            c.after = (struct change_image){d->cols_after, na_cols};
-            c.partial = (struct change_image){d->cols_partial, np_cols};
+            c.before = (struct change_image){d->cols_before, nb_cols, obj_b[0], obj_b[1]};
+            c.after = (struct change_image){d->cols_after, na_cols, obj_a[0], obj_a[1]};
+            c.partial = (struct change_image){.cols = d->cols_partial, .ncols = np_cols};
         }
         if (p == row_start)
             return err_set(err, ERR_DECODE,
@@ -1096,4 +1099,15 @@ static int process(struct decoder *d,
 int decoder_feed(struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset, struct err *err)
 {
     return process(d, ev, len, offset, false, NULL, err);
+}
+
+int decoder_prime(
+    struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset, struct err *err)
+{
+    int rc = process(d, ev, len, offset, false, NULL, err);
+    if (rc == 0) {
+        d->st.events--;
+        d->st.by_type[ev[4]]--;
+    }
+    return rc;
 }

@@ -70,6 +70,11 @@ void decoder_set_file(struct decoder *d, const char *name);
 int decoder_feed(
     struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset, struct err *err);
 
+/* Decodes an event for its state only, leaving it out of the counts: a FORMAT_DESCRIPTION
+ * given again to a decoder that starts in the middle of a stream (decode_pool.c). */
+int decoder_prime(
+    struct decoder *d, const uint8_t *ev, size_t len, uint64_t offset, struct err *err);
+
 /* Drops every cached table map, so the next TABLE_MAP of each table is parsed again and passed
  * to on_table_map (after a DDL changed the schema). */
 void decoder_forget_tables(struct decoder *d);

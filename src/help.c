@@ -160,7 +160,7 @@ static const struct help_cmd cmds[] = {
      {{NULL, NULL}}},
     {"decode",
      "sluice decode [--events rows|all] [--format json|canal|debezium]\n"
-     "              [--start-position N] [--stop-position N] [--stats] FILE...",
+     "              [--start-position N] [--stop-position N] [--threads N] [--stats] FILE...",
      "print the row changes of binlog files as JSON lines",
      "Reads binlog or relay-log files in order, streaming (gzip'd files as they are), and prints "
      "one JSON object per row change. Every event's checksum is verified when the binlog has "
@@ -173,6 +173,8 @@ static const struct help_cmd cmds[] = {
       {"--start-position N", "Only events at byte offsets >= N in the first file (the events "
                              "before are still read for their table maps and GTID)."},
       {"--stop-position N", "Only events at byte offsets < N in the last file."},
+      {"--threads N", "Decoding threads, 1 to 64 (default: the CPUs online, at most 8). The "
+                      "output is the same for every N."},
       {"--stats", "Print the count of each event type as one JSON object to stderr at the end."},
       {"--no-verify-checksum", "Do not verify event checksums."},
       {NULL, NULL}}},

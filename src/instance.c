@@ -534,7 +534,7 @@ static struct change_image drop_cols(struct instance *in,
         if (!col_dropped(d, tm, img.cols[i].index))
             out[n++] = img.cols[i];
     *used += n;
-    return (struct change_image){out, n};
+    return (struct change_image){.cols = out, .ncols = n};
 }
 
 /* ---- the decoder's callbacks ---------------------------------------------------------------- */

@@ -33,12 +33,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "binlog_conn.h"
 #include "binlog_event.h"
 #include "binlog_file.h"
 #include "change_json.h"
 #include "config.h"
+#include "decode_pool.h"
 #include "decoder.h"
 #include "format.h"
 #include "help.h"
@@ -66,22 +68,14 @@ struct decode_out {
     struct strbuf line;
     enum config_format format;
     uint64_t start, stop; /* emit only events at offsets in [start, stop) */
-    bool stopped;
-    bool first_file, last_file;
 };
 
-static int emit_line(const struct change *c, void *opaque)
+/* Renders c as one output line (with its '\n') at the end of line. Thread-safe. */
+static int
+render_line(const struct change *c, enum config_format format, struct strbuf *line, struct err *err)
 {
-    struct decode_out *o = opaque;
-    if (o->first_file && c->pos < o->start)
-        return 0;
-    if (o->last_file && c->pos >= o->stop) {
-        o->stopped = true;
-        return 0;
-    }
-    strbuf_reset(&o->line);
-    if (o->format == CONFIG_FORMAT_JSON) {
-        change_json_render(c, &o->line);
+    if (format == CONFIG_FORMAT_JSON) {
+        change_json_render(c, line);
     } else {
         /* canal and debezium carry row changes and DDL, as the sinks send them. */
         if (c->kind != CHANGE_INSERT && c->kind != CHANGE_UPDATE && c->kind != CHANGE_DELETE &&
@@ -92,11 +86,25 @@ static int emit_line(const struct change *c, void *opaque)
         struct format_ctx ctx = {.instance = "decode",
                                  .batch_id = 1,
                                  .now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000};
-        struct err err = {0};
-        if (format_render(o->format, &ctx, c, &o->line, &err))
-            return err.code;
+        int rc = format_render(format, &ctx, c, line, err);
+        if (rc)
+            return rc;
     }
-    strbuf_appendc(&o->line, '\n');
+    strbuf_appendc(line, '\n');
+    return 0;
+}
+
+/* sluice dump: each change printed as it comes. */
+static int emit_line(const struct change *c, void *opaque)
+{
+    struct decode_out *o = opaque;
+    strbuf_reset(&o->line);
+    struct err err = {0};
+    int rc = render_line(c, o->format, &o->line, &err);
+    if (rc) {
+        fprintf(stderr, "sluice: %s\n", err.msg);
+        return rc;
+    }
     if (fwrite(o->line.buf, 1, o->line.len, stdout) != o->line.len)
         return ERR_IO;
     return 0;
@@ -147,6 +155,39 @@ static void print_stats(const struct decoder_stats *st)
     fputs("}}\n", stderr);
 }
 
+/* One file of `sluice decode`: the tag of its events in the decode pool. */
+struct decode_file {
+    const char *path;
+    bool first, last; /* --start-position applies to the first, --stop-position to the last */
+};
+
+static int
+render_decoded(const struct change *c, void *tag, struct strbuf *out, void *opaque, struct err *err)
+{
+    const struct decode_out *o = opaque;
+    const struct decode_file *df = tag;
+    if (df->first && c->pos < o->start)
+        return 0;
+    if (df->last && c->pos >= o->stop)
+        return DECODE_POOL_STOP;
+    return render_line(c, o->format, out, err);
+}
+
+static int write_decoded(const char *buf, size_t len, void *opaque, struct err *err)
+{
+    (void)opaque;
+    if (fwrite(buf, 1, len, stdout) != len)
+        return err_set(err, ERR_IO, "could not write the output: %s", strerror(errno));
+    return 0;
+}
+
+/* The default of --threads: the CPUs online, at most 8. */
+static unsigned default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
+}
+
 static int cmd_decode(int argc, char **argv)
 {
     struct decoder_opts opts;
@@ -154,6 +195,7 @@ static int cmd_decode(int argc, char **argv)
     opts.follow_rotate = false;
     struct decode_out out = {.start = 0, .stop = UINT64_MAX};
     bool stats = false;
+    unsigned threads = default_threads();
     int i;
     for (i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -164,7 +206,8 @@ static int cmd_decode(int argc, char **argv)
         if (a[0] != '-' || a[1] == '\0')
             break;
         if (strcmp(a, "--events") == 0 || strcmp(a, "--start-position") == 0 ||
-            strcmp(a, "--stop-position") == 0 || strcmp(a, "--format") == 0) {
+            strcmp(a, "--stop-position") == 0 || strcmp(a, "--format") == 0 ||
+            strcmp(a, "--threads") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "sluice decode: option %s needs a value\n", a);
                 return 2;
@@ -192,6 +235,13 @@ static int cmd_decode(int argc, char **argv)
                     fprintf(stderr, "sluice decode: --events \"%s\": expected rows or all\n", v);
                     return 2;
                 }
+            } else if (strcmp(a, "--threads") == 0) {
+                uint64_t t;
+                if (parse_u64(v, &t) || t < 1 || t > 64) {
+                    fprintf(stderr, "sluice decode: --threads \"%s\": expected 1 to 64\n", v);
+                    return 2;
+                }
+                threads = (unsigned)t;
             } else if (parse_u64(v, strcmp(a, "--stop-position") == 0 ? &out.stop : &out.start)) {
                 fprintf(stderr, "sluice decode: %s \"%s\": expected a byte offset (a number)\n", a,
                         v);
@@ -214,66 +264,86 @@ static int cmd_decode(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    static char obuf[1 << 16];
-    setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-    opts.emit = emit_line;
-    opts.warn = warn_line;
-    opts.opaque = &out;
-    struct decoder *d = decoder_new(&opts);
-    int rc = 0;
+    struct decode_file *files = xcalloc((size_t)(argc - i), sizeof(*files));
+    struct decode_pool_opts po = {.threads = threads,
+                                  .all_events = opts.all_events,
+                                  .verify_checksum = opts.verify_checksum,
+                                  .render = render_decoded,
+                                  .write = write_decoded,
+                                  .warn = warn_line,
+                                  .opaque = &out};
+    struct err err = {0};
+    struct decode_pool *pool = decode_pool_new(&po, &err);
+    if (pool == NULL) {
+        fprintf(stderr, "sluice decode: %s\n", err.msg);
+        free(files);
+        return 1;
+    }
+    int rc = 0, r = 0;
     int first = i;
-    for (; i < argc && !out.stopped; i++) {
-        struct err err = {0};
+    for (; i < argc && r == 0; i++) {
+        struct decode_file *df = &files[i - first];
+        df->path = argv[i];
+        df->first = i == first;
+        df->last = i == argc - 1;
         struct binlog_file *f = binlog_file_open(argv[i], &err);
         if (f == NULL) {
-            fprintf(stderr, "sluice decode: %s\n", err.msg);
+            r = decode_pool_finish(pool, &err);
+            if (r >= 0)
+                fprintf(stderr, "sluice decode: %s\n", err.msg);
             rc = 1;
             break;
         }
-        out.first_file = i == first;
-        out.last_file = i == argc - 1;
-        decoder_set_file(d, binlog_file_name(f));
+        decode_pool_set_file(pool, binlog_file_name(f), df);
         /* A start position does not seek: the file is read from its first event so that the
-         * format description, table maps and GTID before the start are known; emit_line
+         * format description, table maps and GTID before the start are known; render_decoded
          * drops what lies before it. */
         const uint8_t *ev;
         size_t len;
         uint64_t off;
-        int r;
-        while ((r = binlog_file_next(f, &ev, &len, &off, &err)) == 1) {
-            if (out.last_file && off >= out.stop) {
-                out.stopped = true;
+        int n;
+        while ((n = binlog_file_next(f, &ev, &len, &off, &err)) == 1) {
+            if (df->last && off >= out.stop)
                 break;
-            }
-            r = decoder_feed(d, ev, len, off, &err);
-            if (r) {
-                if (r == ERR_IO)
-                    fprintf(stderr, "sluice decode: could not write the output: %s\n",
-                            strerror(errno));
-                else
-                    fprintf(stderr, "sluice decode: \"%s\": %s\n", argv[i], err.msg);
-                rc = 1;
+            r = decode_pool_feed(pool, ev, len, off, &err);
+            if (r)
                 break;
-            }
-            if (out.stopped)
-                break;
-        }
-        if (r < 0 && rc == 0) {
-            fprintf(stderr, "sluice decode: %s\n", err.msg);
-            rc = 1;
         }
         binlog_file_close(f);
-        if (rc)
+        if (n < 0 && r == 0) {
+            /* Everything before the unreadable event first (an earlier error wins). */
+            struct err read_err = err;
+            r = decode_pool_finish(pool, &err);
+            if (r >= 0)
+                err = read_err;
+            r = -1;
+            rc = 1;
+            fprintf(stderr, "sluice decode: %s\n", err.msg);
             break;
+        }
+    }
+    if (rc == 0 && r == 0)
+        r = decode_pool_finish(pool, &err);
+    if (rc == 0 && r < 0) {
+        rc = 1;
+        const struct decode_file *df = decode_pool_failed_tag(pool);
+        if (r == ERR_IO)
+            fprintf(stderr, "sluice decode: %s\n", err.msg);
+        else
+            fprintf(stderr, "sluice decode: \"%s\": %s\n", df ? df->path : "?", err.msg);
     }
     if (fflush(stdout) != 0 && rc == 0) {
         fprintf(stderr, "sluice decode: could not write the output: %s\n", strerror(errno));
         rc = 1;
     }
-    if (stats)
-        print_stats(decoder_get_stats(d));
-    decoder_free(d);
-    strbuf_free(&out.line);
+    if (stats) {
+        struct decoder_stats *st = xmalloc(sizeof(*st));
+        decode_pool_stats(pool, st);
+        print_stats(st);
+        free(st);
+    }
+    decode_pool_free(pool);
+    free(files);
     return rc;
 }
 

@@ -385,6 +385,10 @@ int row_decode_image(const struct row_image_in *in,
     const uint8_t *nulls = p;
     p += nb;
     uint32_t k = 0, jsonk = 0, nout = 0, npout = 0;
+    uint32_t obj_off = (uint32_t)text->len;
+    bool spoiled = false;
+    if (in->object)
+        strbuf_appendc(text, '{');
     for (uint32_t i = 0; i < tm->ncols; i++) {
         const struct table_map_col *c = &tm->cols[i];
         bool is_json = c->type == MYSQL_T_JSON;
@@ -395,14 +399,27 @@ int row_decode_image(const struct row_image_in *in,
             continue;
         bool is_null = (nulls[k / 8] >> (k % 8)) & 1;
         k++;
+        bool partial = !is_null && in->is_after_partial && is_json && in->partial &&
+                       ((in->partial[jidx / 8] >> (jidx % 8)) & 1);
+        /* A diff without its before value goes to pcols, outside the object. */
+        bool to_pcols = partial && !(in->raw && in->raw[i].set);
+        if (in->object && !to_pcols) {
+            if (nout)
+                strbuf_appendc(text, ',');
+            if (c->json_key) {
+                strbuf_append(text, c->json_key, c->json_key_len);
+            } else {
+                strbuf_append(text, "\"@", 2);
+                strbuf_append_u64(text, (uint64_t)i + 1);
+                strbuf_append(text, "\":", 2);
+            }
+        }
         uint32_t off = (uint32_t)text->len;
         if (is_null) {
             strbuf_append(text, "null", 4);
             cols[nout++] = (struct change_col){i, off, 4};
             continue;
         }
-        bool partial = in->is_after_partial && is_json && in->partial &&
-                       ((in->partial[jidx / 8] >> (jidx % 8)) & 1);
         if (partial) {
             /* A JSON diff: 4-byte length, then the diff vector. */
             if ((size_t)(end - p) < 4 || le32(p) > (size_t)(end - p) - 4)
@@ -420,6 +437,7 @@ int row_decode_image(const struct row_image_in *in,
                 if (json_binary_diffs_to_text(d, dl, text, err))
                     return ERR_DECODE;
                 pcols[npout++] = (struct change_col){i, off, (uint32_t)(text->len - off)};
+                spoiled = true; /* its text lies inside the object's */
             }
             continue;
         }
@@ -436,6 +454,11 @@ int row_decode_image(const struct row_image_in *in,
         }
         p += used;
         cols[nout++] = (struct change_col){i, off, (uint32_t)(text->len - off)};
+    }
+    if (in->object) {
+        strbuf_appendc(text, '}');
+        in->object[0] = obj_off;
+        in->object[1] = spoiled ? 0 : (uint32_t)text->len - obj_off;
     }
     *ncols = nout;
     if (npcols)

@@ -31,6 +31,11 @@ struct row_image_in {
     struct row_raw *raw;    /* before image: filled with JSON columns' raw bytes (may be NULL);
                                after image: read to apply partial diffs */
     bool is_after_partial;  /* this is a PARTIAL_UPDATE after image */
+    /* When set, the values are written as one JSON object, each after its key ("name": or
+     * "@N":) and a comma, in braces; object[0] and object[1] receive the offset and length of
+     * that object in text (the columns still point at the values alone). Partial-update diffs
+     * (pcols) are left out of it. */
+    uint32_t *object;
 };
 
 /* Decodes the row image at *pp (not past end). Appends entries to cols (room for tm->ncols)

@@ -99,9 +99,9 @@ row_change(enum change_kind k, struct tbl *t, struct img *before, struct img *af
     c.ts = 1700000000;
     c.gtid = "3e11fa47-71ca-11e1-9e33-c80aa9429562:23";
     if (before)
-        c.before = (struct change_image){before->cols, before->n};
+        c.before = (struct change_image){.cols = before->cols, .ncols = before->n};
     if (after)
-        c.after = (struct change_image){after->cols, after->n};
+        c.after = (struct change_image){.cols = after->cols, .ncols = after->n};
     c.text = arena;
     return c;
 }
@@ -482,7 +482,7 @@ static void test_json_partial(void)
     image(&a, av, 2);
     image(&p, pv, 2);
     struct change c = row_change(CHANGE_UPDATE, &t, &b, &a);
-    c.partial = (struct change_image){p.cols, p.n};
+    c.partial = (struct change_image){.cols = p.cols, .ncols = p.n};
     render(&c);
     const char *want =
         "\"data\":[{\"id\":\"1\",\"j\":\"JSON_REMOVE(JSON_ARRAY_INSERT(JSON_REPLACE(j, "

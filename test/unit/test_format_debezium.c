@@ -299,7 +299,7 @@ static void test_insert(void)
     setup_table();
     struct change c;
     row(&c, CHANGE_INSERT);
-    c.after = (struct change_image){img1, 4};
+    c.after = (struct change_image){.cols = img1, .ncols = 4};
     expect(render(&c), "{\"before\":null,\"after\":" AFTER1 "," MYSQL_SOURCE TAIL("c"));
     /* Appends: what was in the buffer stays. */
     strbuf_reset(&out);
@@ -313,8 +313,8 @@ static void test_update(void)
     setup_table();
     struct change c;
     row(&c, CHANGE_UPDATE);
-    c.before = (struct change_image){img1, 4};
-    c.after = (struct change_image){img2, 4};
+    c.before = (struct change_image){.cols = img1, .ncols = 4};
+    c.after = (struct change_image){.cols = img2, .ncols = 4};
     expect(render(&c), "{\"before\":" AFTER1 ",\"after\":" AFTER2 "," MYSQL_SOURCE TAIL("u"));
 }
 
@@ -323,7 +323,7 @@ static void test_delete(void)
     setup_table();
     struct change c;
     row(&c, CHANGE_DELETE);
-    c.before = (struct change_image){img2, 4};
+    c.before = (struct change_image){.cols = img2, .ncols = 4};
     c.gtid = NULL;
     expect(render(&c), "{\"before\":" AFTER2 ",\"after\":null," SOURCE("mysql", "null") TAIL("d"));
 }
@@ -336,8 +336,8 @@ static void test_mariadb_and_minimal(void)
     row(&c, CHANGE_UPDATE);
     c.gtid = "0-1-4";
     /* MINIMAL image: the before image holds the key only; absent columns are absent keys. */
-    c.before = (struct change_image){img1, 1};
-    c.after = (struct change_image){img2 + 1, 1};
+    c.before = (struct change_image){.cols = img1, .ncols = 1};
+    c.after = (struct change_image){.cols = img2 + 1, .ncols = 1};
     expect(render(&c), "{\"before\":{\"id\":1004},\"after\":{\"name\":\"Annie\"}," SOURCE(
                            "mariadb", "\"0-1-4\"") TAIL("u"));
     tm.mariadb = false;
@@ -382,7 +382,7 @@ static void test_key(void)
     setup_table();
     struct change c;
     row(&c, CHANGE_DELETE);
-    c.before = (struct change_image){img2, 4};
+    c.before = (struct change_image){.cols = img2, .ncols = 4};
     strbuf_reset(&out);
     strbuf_appends(&out, "");
     CU_ASSERT(format_debezium_key(&c, &out));
@@ -394,13 +394,13 @@ static void test_key(void)
     CU_ASSERT_STRING_EQUAL(out.buf, "{\"price\":\"zg==\"}");
     pk[0] = 0;
     /* Key column absent from the image: false, nothing appended. */
-    c.before = (struct change_image){img2 + 1, 3};
+    c.before = (struct change_image){.cols = img2 + 1, .ncols = 3};
     strbuf_reset(&out);
     strbuf_appends(&out, "k");
     CU_ASSERT_FALSE(format_debezium_key(&c, &out));
     CU_ASSERT_STRING_EQUAL(out.buf, "k");
     /* No primary key known. */
-    c.before = (struct change_image){img2, 4};
+    c.before = (struct change_image){.cols = img2, .ncols = 4};
     tm.npk = 0;
     CU_ASSERT_FALSE(format_debezium_key(&c, &out));
     tm.npk = 1;

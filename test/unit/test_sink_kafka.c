@@ -222,7 +222,7 @@ static void row_init(struct rowc *r, struct tbl *t, int id, const char *name, ui
     r->c.next_pos = pos + 50;
     r->c.row = (uint32_t)(pos % 7);
     r->c.gtid = "0-1-42";
-    r->c.after = (struct change_image){r->cols, 2};
+    r->c.after = (struct change_image){.cols = r->cols, .ncols = 2};
     r->c.text = r->text;
 }
 
