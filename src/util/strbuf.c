@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "strbuf.h"
 #include "xmalloc.h"
@@ -65,27 +68,59 @@ void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
     sb->len += (size_t)n;
 }
 
+/* Decimal digits of v (1..20), from its bit length and one comparison. */
+static inline unsigned u64_digits(uint64_t v)
+{
+    static const uint64_t pow10[20] = {1ULL,
+                                       10ULL,
+                                       100ULL,
+                                       1000ULL,
+                                       10000ULL,
+                                       100000ULL,
+                                       1000000ULL,
+                                       10000000ULL,
+                                       100000000ULL,
+                                       1000000000ULL,
+                                       10000000000ULL,
+                                       100000000000ULL,
+                                       1000000000000ULL,
+                                       10000000000000ULL,
+                                       100000000000000ULL,
+                                       1000000000000000ULL,
+                                       10000000000000000ULL,
+                                       100000000000000000ULL,
+                                       1000000000000000000ULL,
+                                       10000000000000000000ULL};
+    if (v < 10)
+        return 1;
+    unsigned bits = 64u - (unsigned)__builtin_clzll(v);
+    unsigned t = (bits * 1233u) >> 12; /* floor(log10(2^bits)) */
+    return t + 1 - (v < pow10[t]);
+}
+
 void strbuf_append_u64(struct strbuf *sb, uint64_t v)
 {
     static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
                                 "31323334353637383940414243444546474849505152535455565758596061"
                                 "6263646566676869707172737475767778798081828384858687888990919293"
                                 "949596979899";
-    char tmp[24];
-    int i = sizeof(tmp);
+    strbuf_reserve(sb, 20);
+    unsigned n = u64_digits(v);
+    char *q = sb->buf + sb->len + n; /* written backwards, in place */
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
-        tmp[--i] = pairs[2 * r + 1];
-        tmp[--i] = pairs[2 * r];
+        q -= 2;
+        memcpy(q, pairs + 2 * r, 2);
     }
     if (v >= 10) {
-        tmp[--i] = pairs[2 * v + 1];
-        tmp[--i] = pairs[2 * v];
+        q -= 2;
+        memcpy(q, pairs + 2 * v, 2);
     } else {
-        tmp[--i] = (char)('0' + v);
+        *--q = (char)('0' + v);
     }
-    strbuf_append(sb, tmp + i, sizeof(tmp) - (size_t)i);
+    sb->len += n;
+    sb->buf[sb->len] = '\0';
 }
 
 void strbuf_append_i64(struct strbuf *sb, int64_t v)
@@ -194,6 +229,19 @@ static inline bool word_plain(const unsigned char *p)
     return ((w & highs) | ctrl | qz | bz) == 0;
 }
 
+#if defined(__SSE2__)
+/* Bit i set when byte i of the 16 at p needs escaping or checking: below 0x20, '"', '\\', or
+ * non-ASCII (the signed compare sees bytes >= 0x80 as negative, so below 0x20 too). */
+static inline unsigned special16(const unsigned char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
 /* Escape text for the bytes below 0x20 and '"', '\\' (0 = copy as is). */
 static const char *const json_escape[128] = {
     ['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n", ['\r'] = "\\r",
@@ -220,16 +268,49 @@ void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
     strbuf_appendc(sb, '"');
     while (i < n) {
         /* Work in chunks so that the worst case (6 output bytes per input byte) can be
-         * reserved up front and written through a plain pointer. */
+         * reserved up front and written through a plain pointer. The 16 bytes of slack let
+         * the block copies below store whole blocks: the room left never drops under
+         * 6 * (end - i) + 16. */
         size_t chunk = n - i < 4096 ? n - i : 4096;
         size_t end = i + chunk;
-        strbuf_reserve(sb, chunk * 6 + 4);
+        strbuf_reserve(sb, chunk * 6 + 16);
         char *o = sb->buf + sb->len;
         while (i < end) {
+#if defined(__SSE2__)
+            while (i + 16 <= end) {
+                unsigned m = special16(p + i);
+                memcpy(o, p + i, 16);
+                if (m) {
+                    unsigned k = (unsigned)__builtin_ctz(m);
+                    o += k;
+                    i += k;
+                    break;
+                }
+                o += 16;
+                i += 16;
+            }
+#endif
             while (i + 8 <= end && word_plain(p + i)) {
                 memcpy(o, p + i, 8);
                 o += 8;
                 i += 8;
+            }
+            /* A short tail: when the last 8 bytes of the string are plain, so is the tail. */
+            if (end - i < 8 && end >= 8 && word_plain(p + end - 8)) {
+                size_t r = end - i;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                if (r) { /* the tail is the high bytes of the last word: one 8-byte store */
+                    uint64_t w;
+                    memcpy(&w, p + end - 8, 8);
+                    w >>= 8 * (8 - r);
+                    memcpy(o, &w, 8);
+                }
+#else
+                memcpy(o, p + i, r);
+#endif
+                o += r;
+                i = end;
+                break;
             }
             while (i < end && json_plain[p[i]])
                 *o++ = (char)p[i++];

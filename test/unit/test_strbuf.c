@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,6 +266,76 @@ static void test_integers(void)
                            "0 18446744073709551615 0 -1 9223372036854775807 -9223372036854775808");
 }
 
+/* Every digit count: 10^k - 1, 10^k and 10^k + 1 against printf. */
+static void test_integer_digits(void)
+{
+    uint64_t p = 1;
+    for (int k = 0; k <= 19; k++, p *= 10) {
+        uint64_t vs[] = {p - 1, p, p + 1};
+        for (int j = 0; j < 3; j++) {
+            char want[32];
+            snprintf(want, sizeof(want), "%llu", (unsigned long long)vs[j]);
+            strbuf_reset(&sb);
+            strbuf_append_u64(&sb, vs[j]);
+            CU_ASSERT_STRING_EQUAL(sb.buf, want);
+            CU_ASSERT_EQUAL(sb.len, strlen(want));
+        }
+    }
+}
+
+/* The plain per-byte escaper the block paths must agree with (valid UTF-8 input). */
+static void ref_json(struct strbuf *out, const unsigned char *s, size_t n)
+{
+    strbuf_appendc(out, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\') {
+            strbuf_appendc(out, '\\');
+            strbuf_appendc(out, (char)c);
+        } else if (c == '\n') {
+            strbuf_append(out, "\\n", 2);
+        } else if (c < 0x20) {
+            char u[8];
+            snprintf(u, sizeof(u), "\\u%04x", c);
+            strbuf_append(out, u, 6);
+        } else {
+            strbuf_appendc(out, (char)c);
+        }
+    }
+    strbuf_appendc(out, '"');
+}
+
+/* Strings of every length up to 70 (16- and 8-byte blocks, short tails), plain and with one
+ * byte to escape, or one 2-byte UTF-8 sequence, at each position; each in a heap buffer of its
+ * exact size, so that ASan sees any read past it. */
+static void test_json_blocks(void)
+{
+    static const char *specials[] = {"\"", "\\", "\n", "\x01", "\xc3\xa9"};
+    struct strbuf want = {0};
+    for (size_t n = 0; n <= 70; n++) {
+        for (size_t sp = 0; sp <= sizeof(specials) / sizeof(specials[0]); sp++) {
+            for (size_t at = 0; at < (sp ? n : 1); at++) {
+                size_t sl = sp ? strlen(specials[sp - 1]) : 0;
+                if (sp && at + sl > n)
+                    continue;
+                unsigned char *buf = malloc(n ? n : 1);
+                for (size_t i = 0; i < n; i++)
+                    buf[i] = (unsigned char)('a' + i % 26);
+                if (sp)
+                    memcpy(buf + at, specials[sp - 1], sl);
+                strbuf_reset(&want);
+                ref_json(&want, buf, n);
+                strbuf_reset(&sb);
+                strbuf_append(&sb, "x", 1); /* not at the buffer start */
+                strbuf_append_json_str(&sb, (const char *)buf, n);
+                CU_ASSERT_STRING_EQUAL(sb.buf + 1, want.buf);
+                free(buf);
+            }
+        }
+    }
+    strbuf_free(&want);
+}
+
 /* The fast path of strbuf_append_double/float (start at 15 / 6 digits) against a plain search
  * from one digit up, over random bit patterns and over values read from short decimals. */
 static unsigned long long rng_state = 88172645463325252ULL;
@@ -357,6 +428,8 @@ int main(void)
     CU_add_test(s, "double", test_double);
     CU_add_test(s, "float", test_float);
     CU_add_test(s, "integers", test_integers);
+    CU_add_test(s, "integer_digits", test_integer_digits);
+    CU_add_test(s, "json_blocks", test_json_blocks);
     CU_add_test(s, "shortest_vs_search", test_shortest_vs_search);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
