@@ -84,9 +84,26 @@ static void put_num(struct strbuf *out, uint64_t v, int width)
     strbuf_append(out, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
+static const char pairs2[201] = "0001020304050607080910111213141516171819"
+                                "2021222324252627282930313233343536373839"
+                                "4041424344454647484950515253545556575859"
+                                "6061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
+
 /* "YYYY-MM-DD" */
 static void put_date(struct strbuf *out, uint64_t y, unsigned m, unsigned d)
 {
+    if (y < 10000 && m < 100 && d < 100) { /* always, but for corrupt input: one append */
+        char b[10];
+        memcpy(b, pairs2 + 2 * (y / 100), 2);
+        memcpy(b + 2, pairs2 + 2 * (y % 100), 2);
+        b[4] = '-';
+        memcpy(b + 5, pairs2 + 2 * m, 2);
+        b[7] = '-';
+        memcpy(b + 8, pairs2 + 2 * d, 2);
+        strbuf_append(out, b, 10);
+        return;
+    }
     put_num(out, y, 4);
     strbuf_appendc(out, '-');
     put_num(out, m, 2);
@@ -97,6 +114,16 @@ static void put_date(struct strbuf *out, uint64_t y, unsigned m, unsigned d)
 /* "HH:MM:SS" (hours may have more digits) */
 static void put_hms(struct strbuf *out, uint64_t h, unsigned m, unsigned sec)
 {
+    if (h < 100 && m < 100 && sec < 100) {
+        char b[8];
+        memcpy(b, pairs2 + 2 * h, 2);
+        b[2] = ':';
+        memcpy(b + 3, pairs2 + 2 * m, 2);
+        b[5] = ':';
+        memcpy(b + 6, pairs2 + 2 * sec, 2);
+        strbuf_append(out, b, 8);
+        return;
+    }
     put_num(out, h, 2);
     strbuf_appendc(out, ':');
     put_num(out, m, 2);
@@ -107,9 +134,15 @@ static void put_hms(struct strbuf *out, uint64_t h, unsigned m, unsigned sec)
 /* Appends "." and the first fsp digits of usec (nothing for fsp 0). usec < 1000000. */
 static void append_frac(struct strbuf *out, uint32_t usec, int fsp)
 {
-    if (fsp > 0) {
-        strbuf_appendc(out, '.');
-        put_num(out, usec / usec_div[fsp], fsp);
+    if (fsp > 0 && fsp <= 6) {
+        char b[7];
+        uint32_t v = usec / usec_div[fsp];
+        b[0] = '.';
+        for (int i = fsp; i > 0; i--) {
+            b[i] = (char)('0' + v % 10);
+            v /= 10;
+        }
+        strbuf_append(out, b, (size_t)fsp + 1);
     }
 }
 
