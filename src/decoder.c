@@ -22,6 +22,7 @@
 #include <zstd.h>
 
 #include "binlog_event.h"
+#include "crc32.h"
 #include "decoder.h"
 #include "mysql_types.h"
 #include "row.h"
@@ -963,14 +964,14 @@ static int process(struct decoder *d,
              * clear, and sets or clears that flag in place later. */
             uint8_t flags[2] = {(uint8_t)(ev[17] & ~1u), ev[18]};
             uint32_t want = le32(ev + len - 4);
-            uLong got = crc32(0L, ev, 17);
-            got = crc32(got, flags, 2);
-            got = crc32(got, ev + 19, (uInt)(len - 4 - 19));
-            if (want != (uint32_t)got)
+            uint32_t got = crc32_ieee(0, ev, 17);
+            got = crc32_ieee(got, flags, 2);
+            got = crc32_ieee(got, ev + 19, len - 4 - 19);
+            if (want != got)
                 return err_set(err, ERR_BINLOG_CHECKSUM,
                                "FORMAT_DESCRIPTION at offset %llu: CRC32 mismatch (stored %08x, "
                                "computed %08x)",
-                               (unsigned long long)offset, want, (uint32_t)got);
+                               (unsigned long long)offset, want, got);
         }
         d->fde = fde;
         d->have_fde = true;
@@ -986,7 +987,7 @@ static int process(struct decoder *d,
                            (unsigned long long)offset);
         if (d->o.verify_checksum) {
             uint32_t want = le32(ev + len - 4);
-            uint32_t got = (uint32_t)crc32(0L, ev, (uInt)(len - 4));
+            uint32_t got = crc32_ieee(0, ev, len - 4);
             if (want != got)
                 return err_set(err, ERR_BINLOG_CHECKSUM,
                                "%s at offset %llu: CRC32 mismatch (stored %08x, computed %08x)",
