@@ -280,14 +280,21 @@ void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
             while (i + 16 <= end) {
                 unsigned m = special16(p + i);
                 memcpy(o, p + i, 16);
-                if (m) {
-                    unsigned k = (unsigned)__builtin_ctz(m);
-                    o += k;
-                    i += k;
-                    break;
+                if (m == 0) {
+                    o += 16;
+                    i += 16;
+                    continue;
                 }
-                o += 16;
-                i += 16;
+                unsigned k = (unsigned)__builtin_ctz(m);
+                o += k;
+                i += k;
+                unsigned char c = p[i];
+                if (c != '"' && c != '\\')
+                    break; /* a control character or non-ASCII: below */
+                o[0] = '\\'; /* a quote or backslash (JSON text in a text column): here */
+                o[1] = (char)c;
+                o += 2;
+                i++;
             }
 #endif
             while (i + 8 <= end && word_plain(p + i)) {
