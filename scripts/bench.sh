@@ -7,7 +7,8 @@
 # multi-row INSERT batches, then updates BENCH_ROWS/20 and deletes BENCH_ROWS/50 rows, flushes
 # the binlog and stops the server.
 # Then, in the same run with the page cache warm, it times (best of BENCH_RUNS):
-#   $SLUICE decode FILE... >/dev/null
+#   $SLUICE decode FILE... >/dev/null               (default --threads: CPUs online, at most 8)
+#   $SLUICE decode --threads 1 FILE... >/dev/null
 #   mariadb-binlog --no-defaults --base64-output=decode-rows -v FILE... >/dev/null
 # and prints rows, MB, seconds, rows/s, MB/s and peak RSS for both, and the speed-up.
 # Targets (sluice >= 5x mariadb-binlog, peak RSS < 32 MiB) are reported, never enforced; the
@@ -255,10 +256,17 @@ bench() {
     done
 }
 
+# sluice decode as run by default (--threads: the CPUs online, at most 8), and on one thread.
+THREADS=$(nproc 2>/dev/null || echo 1)
+[ "$THREADS" -le 8 ] || THREADS=8
 # shellcheck disable=SC2086
 bench sluice "$SLUICE" decode $FILES
 SL_S=$BEST
 SL_RSS=$PEAK
+# shellcheck disable=SC2086
+bench "sluice --threads 1" "$SLUICE" decode --threads 1 $FILES
+SL1_S=$BEST
+SL1_RSS=$PEAK
 # shellcheck disable=SC2086
 bench mariadb-binlog mariadb-binlog --no-defaults --base64-output=decode-rows -v $FILES
 MB_S=$BEST
@@ -270,7 +278,8 @@ MB_RSS=$PEAK
 
 awk -v rows="$ROWS" -v expect="$EXPECT" -v bytes="$BYTES" -v nfiles="$NFILES" -v runs="$RUNS" \
     -v annotate="$ANNOTATE" -v gen="$GEN_S" \
-    -v sl_rows="$SL_ROWS" -v sl_s="$SL_S" -v sl_rss="$SL_RSS" \
+    -v sl_rows="$SL_ROWS" -v sl_s="$SL_S" -v sl_rss="$SL_RSS" -v threads="$THREADS" \
+    -v sl1_s="$SL1_S" -v sl1_rss="$SL1_RSS" \
     -v mb_rows="$MB_ROWS" -v mb_s="$MB_S" -v mb_rss="$MB_RSS" '
 function line(name, r, s, rss) {
     printf "%-16s %10d %9.1f %9.3f %12.0f %9.1f %10.1f\n", name, r, mb, s, r / s, mb / s, rss / 1024
@@ -284,13 +293,16 @@ BEGIN {
     printf "best of %d runs, warm page cache, output to /dev/null\n\n", runs
     printf "%-16s %10s %9s %9s %12s %9s %10s\n", "decoder", "rows", "MB", "seconds", "rows/s", \
         "MB/s", "RSS MiB"
-    line("sluice", sl_rows, sl_s, sl_rss)
+    line(sprintf("sluice (%d thr)", threads), sl_rows, sl_s, sl_rss)
+    line("sluice (1 thr)", sl_rows, sl1_s, sl1_rss)
     line("mariadb-binlog", mb_rows, mb_s, mb_rss)
     ratio = mb_s / sl_s
-    printf "\nspeed ratio sluice/mariadb-binlog: %.2fx (target >= 5x: %s)\n", ratio, \
-        (ratio >= 5 ? "met" : "NOT met")
-    printf "sluice peak RSS: %.1f MiB (target < 32 MiB: %s)\n", sl_rss / 1024, \
-        (sl_rss < 32768 ? "met" : "NOT met")
+    printf "\nspeed ratio sluice/mariadb-binlog: %.2fx with the default %d threads " \
+           "(target >= 5x: %s); %.2fx on one thread\n", ratio, threads, \
+        (ratio >= 5 ? "met" : "NOT met"), mb_s / sl1_s
+    rss = sl_rss > sl1_rss ? sl_rss : sl1_rss
+    printf "sluice peak RSS: %.1f MiB (target < 32 MiB: %s)\n", rss / 1024, \
+        (rss < 32768 ? "met" : "NOT met")
 }'
 
 status=0

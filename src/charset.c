@@ -249,31 +249,20 @@ static const uint16_t cp1252_c1[32] = {
     0x2039, 0x0152, 0x008d, 0x017d, 0x008f, 0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178};
 
+/* Code points of bytes 0x80..0xff: Windows-1252 below 0xa0, ISO-8859-1 above. */
+static uint16_t latin1_high[128];
+static pthread_once_t latin1_once = PTHREAD_ONCE_INIT;
+
+static void latin1_fill(void)
+{
+    for (unsigned b = 0x80; b < 0x100; b++)
+        latin1_high[b - 0x80] = b < 0xa0 ? cp1252_c1[b - 0x80] : (uint16_t)b;
+}
+
 static void append_latin1(struct strbuf *out, const uint8_t *s, size_t n)
 {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) { /* eight bytes at a time while they are all ASCII */
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        if (w & 0x8080808080808080ULL)
-            break;
-    }
-    while (i < n && s[i] < 0x80)
-        i++;
-    if (i == n) { /* pure ASCII, the common case: no conversion needed */
-        strbuf_append_json_str(out, (const char *)s, n);
-        return;
-    }
-    struct strbuf tmp = {0};
-    strbuf_reserve(&tmp, 3 * n);
-    char *o = tmp.buf;
-    for (i = 0; i < n; i++) {
-        uint8_t c = s[i];
-        unsigned cp = c >= 0x80 && c < 0xa0 ? cp1252_c1[c - 0x80] : c;
-        o += strbuf_utf8_put(o, cp);
-    }
-    strbuf_append_json_str(out, tmp.buf, (size_t)(o - tmp.buf));
-    strbuf_free(&tmp);
+    pthread_once(&latin1_once, latin1_fill);
+    strbuf_append_json_sbcs(out, s, n, latin1_high);
 }
 
 /* ---- iconv ------------------------------------------------------------------------ */

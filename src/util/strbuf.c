@@ -260,7 +260,10 @@ static const uint8_t json_plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
+/* The JSON string writer. high == NULL: s is UTF-8 (invalid sequences become U+FFFD); else s is
+ * a single-byte charset whose bytes 0x80..0xff are the code points high[0..127]. */
+static inline void
+append_json_text(struct strbuf *sb, const char *s, size_t n, const uint16_t *high)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
@@ -290,7 +293,7 @@ void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
                 i += k;
                 unsigned char c = p[i];
                 if (c != '"' && c != '\\')
-                    break; /* a control character or non-ASCII: below */
+                    break;   /* a control character or non-ASCII: below */
                 o[0] = '\\'; /* a quote or backslash (JSON text in a text column): here */
                 o[1] = (char)c;
                 o += 2;
@@ -324,7 +327,10 @@ void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
             if (i >= end)
                 break;
             unsigned char c = p[i];
-            if (c >= 0x80) {
+            if (c >= 0x80 && high) {
+                o += strbuf_utf8_put(o, high[c - 0x80]); /* at most 3 bytes */
+                i++;
+            } else if (c >= 0x80) {
                 size_t l = strbuf_utf8_seq_len(p + i, n - i);
                 if (l == 0) {
                     memcpy(o, "\xef\xbf\xbd", 3);
@@ -351,6 +357,19 @@ void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
         sb->len = (size_t)(o - sb->buf);
     }
     strbuf_appendc(sb, '"');
+}
+
+void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n)
+{
+    append_json_text(sb, s, n, NULL);
+}
+
+void strbuf_append_json_sbcs(struct strbuf *sb,
+                             const uint8_t *s,
+                             size_t n,
+                             const uint16_t high[128])
+{
+    append_json_text(sb, (const char *)s, n, high);
 }
 
 void strbuf_append_base64(struct strbuf *sb, const uint8_t *d, size_t n)

@@ -62,6 +62,12 @@ size_t strbuf_utf8_put(void *o, uint32_t cp);
 /* Appends s[0..n) as a quoted JSON string. The bytes must be UTF-8; invalid sequences are
  * replaced by U+FFFD so the output is always valid JSON. */
 void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t n);
+/* Appends s[0..n) of a single-byte charset as a quoted JSON string in UTF-8: bytes below 0x80
+ * are ASCII, byte b >= 0x80 is code point high[b - 0x80] (nonzero, below U+10000). */
+void strbuf_append_json_sbcs(struct strbuf *sb,
+                             const uint8_t *s,
+                             size_t n,
+                             const uint16_t high[128]);
 /* Appends the standard base64 (RFC 4648, with padding) of data: unquoted, or as a quoted JSON
  * string. */
 void strbuf_append_base64(struct strbuf *sb, const uint8_t *data, size_t n);

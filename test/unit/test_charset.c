@@ -116,6 +116,32 @@ static void test_latin1(void)
     /* MariaDB's answer for '€éÿ‚Žœ' stored in a latin1 column */
     check(1071, "\x80\xe9\xff\x82\x8e\x9c", 6,
           "\"\xe2\x82\xac\xc3\xa9\xc3\xbf\xe2\x80\x9a\xc5\xbd\xc5\x93\"");
+    /* Long strings (the 16- and 8-byte paths): 'é' and a quote at every position of 40. */
+    for (size_t at = 0; at + 1 < 40; at++) {
+        uint8_t in[40];
+        char want[64];
+        size_t w = 0;
+        want[w++] = '"';
+        for (size_t i = 0; i < 40; i++) {
+            in[i] = (uint8_t)('a' + i % 26);
+            if (i == at)
+                in[i] = 0xe9;
+            if (i == at + 1)
+                in[i] = '"';
+            if (in[i] == 0xe9) {
+                want[w++] = (char)0xc3;
+                want[w++] = (char)0xa9;
+            } else if (in[i] == '"') {
+                want[w++] = '\\';
+                want[w++] = '"';
+            } else {
+                want[w++] = (char)in[i];
+            }
+        }
+        want[w++] = '"';
+        want[w] = 0;
+        check(8, in, 40, want);
+    }
     /* 0xa0..0xff are U+00A0..U+00FF */
     for (unsigned c = 0xa0; c <= 0xff; c++) {
         uint8_t b = (uint8_t)c;
