@@ -51,12 +51,57 @@
  * budget keeps the queue at 64 MiB). */
 #define BUDGET_SHARE 4
 
+/* Message values live in slabs owned by their batch, handed to librdkafka without a copy
+ * (msgflags 0): a slab is freed once every delivery report of its batch is in, or at close after
+ * the producer is gone. One malloc per 256 KiB of values instead of one per message. */
+#define SLAB_BYTES (256u << 10)
+
+struct slab {
+    struct slab *next;
+    size_t len, cap;
+    char data[];
+};
+
 struct kbatch {
     uint64_t id;
     size_t outstanding; /* messages sent whose delivery report has not come */
     size_t bytes;       /* bytes of those messages (values and keys) */
     bool closed;        /* write_batch() was called for it */
+    struct slab *slabs; /* its message values, the newest slab first */
 };
+
+static void slabs_free(struct slab *sl)
+{
+    while (sl) {
+        struct slab *next = sl->next;
+        free(sl);
+        sl = next;
+    }
+}
+
+/* Copies val into batch b's slabs; returns where it lies (valid until the slabs are freed). */
+static const void *slab_copy(struct kbatch *b, const void *val, size_t n)
+{
+    struct slab *sl = b->slabs;
+    if (sl == NULL || sl->cap - sl->len < n) {
+        size_t cap = n > SLAB_BYTES / 4 ? n : SLAB_BYTES;
+        sl = xmalloc(sizeof(*sl) + cap);
+        sl->len = 0;
+        sl->cap = cap;
+        if (n > SLAB_BYTES / 4 && b->slabs) {
+            /* A large value gets a slab of its own, behind the current one. */
+            sl->next = b->slabs->next;
+            b->slabs->next = sl;
+        } else {
+            sl->next = b->slabs;
+            b->slabs = sl;
+        }
+    }
+    void *at = sl->data + sl->len;
+    memcpy(at, val, n);
+    sl->len += n;
+    return at;
+}
 
 struct kafka_sink {
     struct sink base;
@@ -135,6 +180,8 @@ static void ack_done(struct kafka_sink *ks)
 {
     size_t k = 0;
     while (k < ks->nq && ks->q[k].closed && ks->q[k].outstanding == 0) {
+        slabs_free(ks->q[k].slabs); /* librdkafka is done with every value of the batch */
+        ks->q[k].slabs = NULL;
         sink_acknowledge(&ks->base, ks->q[k].id, ks->q[k].bytes);
         k++;
     }
@@ -217,9 +264,15 @@ static rd_kafka_resp_err_t produce(struct kafka_sink *ks,
                                    size_t vallen,
                                    rd_kafka_headers_t *hdrs)
 {
+    if (vallen) {
+        struct kbatch *b = batch_rec(ks, id);
+        if (b)
+            val = slab_copy(b, val, vallen);
+    }
+    int flags = vallen == 0 || val == NULL ? RD_KAFKA_MSG_F_COPY : 0;
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            ks->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            ks->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(flags),
             RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)val, vallen),
             RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || ks->failed) {
@@ -652,6 +705,8 @@ static void kafka_close(struct sink *s)
         rd_kafka_poll(ks->rk, 0);
         rd_kafka_destroy(ks->rk);
     }
+    for (size_t i = 0; i < ks->nq; i++) /* after the producer: it may read them till then */
+        slabs_free(ks->q[i].slabs);
     strbuf_free(&ks->val);
     strbuf_free(&ks->key);
     strbuf_free(&ks->topic);

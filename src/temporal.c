@@ -53,23 +53,25 @@ need_fsp(const char *what, size_t int_bytes, int fsp, size_t avail, size_t *tota
     return need(what, *total, avail, err);
 }
 
+/* "00" .. "99". */
+static const char pairs2[201] = "0001020304050607080910111213141516171819"
+                                "2021222324252627282930313233343536373839"
+                                "4041424344454647484950515253545556575859"
+                                "6061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
+
 /* Appends v in decimal, zero-padded to at least width digits (printf's "%0*u" without the
  * cost of printf: temporal columns are on the hot path of every row). */
 static void put_num(struct strbuf *out, uint64_t v, int width)
 {
-    static const char pairs[201] = "0001020304050607080910111213141516171819"
-                                   "2021222324252627282930313233343536373839"
-                                   "4041424344454647484950515253545556575859"
-                                   "6061626364656667686970717273747576777879"
-                                   "8081828384858687888990919293949596979899";
     if (width == 2 && v < 100) { /* months, days, hours, minutes, seconds */
-        strbuf_append(out, pairs + 2 * v, 2);
+        strbuf_append(out, pairs2 + 2 * v, 2);
         return;
     }
     if (width == 4 && v < 10000) { /* years */
         char y[4];
-        memcpy(y, pairs + 2 * (v / 100), 2);
-        memcpy(y + 2, pairs + 2 * (v % 100), 2);
+        memcpy(y, pairs2 + 2 * (v / 100), 2);
+        memcpy(y + 2, pairs2 + 2 * (v % 100), 2);
         strbuf_append(out, y, 4);
         return;
     }
@@ -84,24 +86,24 @@ static void put_num(struct strbuf *out, uint64_t v, int width)
     strbuf_append(out, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
-static const char pairs2[201] = "0001020304050607080910111213141516171819"
-                                "2021222324252627282930313233343536373839"
-                                "4041424344454647484950515253545556575859"
-                                "6061626364656667686970717273747576777879"
-                                "8081828384858687888990919293949596979899";
+/* Appends "AA<sep>BB<sep>CC" (each 0..99, two digits) in one piece. */
+static void put_3x2(struct strbuf *out, unsigned a, unsigned b, unsigned c, char sep)
+{
+    char t[8];
+    memcpy(t, pairs2 + 2 * a, 2);
+    t[2] = sep;
+    memcpy(t + 3, pairs2 + 2 * b, 2);
+    t[5] = sep;
+    memcpy(t + 6, pairs2 + 2 * c, 2);
+    strbuf_append(out, t, 8);
+}
 
 /* "YYYY-MM-DD" */
 static void put_date(struct strbuf *out, uint64_t y, unsigned m, unsigned d)
 {
-    if (y < 10000 && m < 100 && d < 100) { /* always, but for corrupt input: one append */
-        char b[10];
-        memcpy(b, pairs2 + 2 * (y / 100), 2);
-        memcpy(b + 2, pairs2 + 2 * (y % 100), 2);
-        b[4] = '-';
-        memcpy(b + 5, pairs2 + 2 * m, 2);
-        b[7] = '-';
-        memcpy(b + 8, pairs2 + 2 * d, 2);
-        strbuf_append(out, b, 10);
+    if (y < 10000 && m < 100 && d < 100) { /* always, but for corrupt input: two appends */
+        strbuf_append(out, pairs2 + 2 * (y / 100), 2);
+        put_3x2(out, (unsigned)(y % 100), m, d, '-');
         return;
     }
     put_num(out, y, 4);
@@ -115,13 +117,7 @@ static void put_date(struct strbuf *out, uint64_t y, unsigned m, unsigned d)
 static void put_hms(struct strbuf *out, uint64_t h, unsigned m, unsigned sec)
 {
     if (h < 100 && m < 100 && sec < 100) {
-        char b[8];
-        memcpy(b, pairs2 + 2 * h, 2);
-        b[2] = ':';
-        memcpy(b + 3, pairs2 + 2 * m, 2);
-        b[5] = ':';
-        memcpy(b + 6, pairs2 + 2 * sec, 2);
-        strbuf_append(out, b, 8);
+        put_3x2(out, (unsigned)h, m, sec, ':');
         return;
     }
     put_num(out, h, 2);
