@@ -52,8 +52,9 @@
 #define BUDGET_SHARE 4
 
 /* Message values live in slabs owned by their batch, handed to librdkafka without a copy
- * (msgflags 0): a slab is freed once every delivery report of its batch is in, or at close after
- * the producer is gone. One malloc per 256 KiB of values instead of one per message. */
+ * (msgflags 0): a batch's slabs are released (kept for reuse, or freed) once every delivery
+ * report of it is in, or freed at close after the producer is gone. One malloc per 256 KiB of
+ * values at most, instead of a malloc, a copy and a free on another thread per message. */
 #define SLAB_BYTES (256u << 10)
 
 struct slab {
@@ -70,39 +71,6 @@ struct kbatch {
     struct slab *slabs; /* its message values, the newest slab first */
 };
 
-static void slabs_free(struct slab *sl)
-{
-    while (sl) {
-        struct slab *next = sl->next;
-        free(sl);
-        sl = next;
-    }
-}
-
-/* Copies val into batch b's slabs; returns where it lies (valid until the slabs are freed). */
-static const void *slab_copy(struct kbatch *b, const void *val, size_t n)
-{
-    struct slab *sl = b->slabs;
-    if (sl == NULL || sl->cap - sl->len < n) {
-        size_t cap = n > SLAB_BYTES / 4 ? n : SLAB_BYTES;
-        sl = xmalloc(sizeof(*sl) + cap);
-        sl->len = 0;
-        sl->cap = cap;
-        if (n > SLAB_BYTES / 4 && b->slabs) {
-            /* A large value gets a slab of its own, behind the current one. */
-            sl->next = b->slabs->next;
-            b->slabs->next = sl;
-        } else {
-            sl->next = b->slabs;
-            b->slabs = sl;
-        }
-    }
-    void *at = sl->data + sl->len;
-    memcpy(at, val, n);
-    sl->len += n;
-    return at;
-}
-
 struct kafka_sink {
     struct sink base;
     rd_kafka_t *rk;
@@ -117,7 +85,69 @@ struct kafka_sink {
     /* Topic names whose metadata was asked for (open addressing, NULL = free slot). */
     char **known;
     size_t nknown, capknown;
+    struct slab *spare; /* freed slabs kept for the next batches (up to SPARE_SLABS) */
+    unsigned nspare;
 };
+
+/* Freed slabs kept for reuse: handing a 256 KiB block back to malloc makes it consolidate
+ * its free lists every time. */
+#define SPARE_SLABS 8
+
+/* Gives a batch's slabs back: to the spare list while it has room, else to malloc. */
+static void slabs_release(struct kafka_sink *ks, struct slab *sl)
+{
+    while (sl) {
+        struct slab *next = sl->next;
+        if (sl->cap == SLAB_BYTES && ks->nspare < SPARE_SLABS) {
+            sl->next = ks->spare;
+            ks->spare = sl;
+            ks->nspare++;
+        } else {
+            free(sl);
+        }
+        sl = next;
+    }
+}
+
+static void slabs_free(struct slab *sl)
+{
+    while (sl) {
+        struct slab *next = sl->next;
+        free(sl);
+        sl = next;
+    }
+}
+
+/* Copies val into batch b's slabs; returns where it lies (valid until the slabs are released). */
+static const void *slab_copy(struct kafka_sink *ks, struct kbatch *b, const void *val, size_t n)
+{
+    struct slab *sl = b->slabs;
+    if (sl == NULL || sl->cap - sl->len < n) {
+        bool large = n > SLAB_BYTES / 4;
+        if (!large && ks->spare) {
+            sl = ks->spare;
+            ks->spare = sl->next;
+            ks->nspare--;
+        } else {
+            size_t cap = large ? n : SLAB_BYTES;
+            sl = xmalloc(sizeof(*sl) + cap);
+            sl->cap = cap;
+        }
+        sl->len = 0;
+        if (large && b->slabs) {
+            /* A large value gets a slab of its own, behind the current one. */
+            sl->next = b->slabs->next;
+            b->slabs->next = sl;
+        } else {
+            sl->next = b->slabs;
+            b->slabs = sl;
+        }
+    }
+    void *at = sl->data + sl->len;
+    memcpy(at, val, n);
+    sl->len += n;
+    return at;
+}
 
 /* ---- topics --------------------------------------------------------------------------------- */
 
@@ -180,7 +210,7 @@ static void ack_done(struct kafka_sink *ks)
 {
     size_t k = 0;
     while (k < ks->nq && ks->q[k].closed && ks->q[k].outstanding == 0) {
-        slabs_free(ks->q[k].slabs); /* librdkafka is done with every value of the batch */
+        slabs_release(ks, ks->q[k].slabs); /* librdkafka is done with every value of it */
         ks->q[k].slabs = NULL;
         sink_acknowledge(&ks->base, ks->q[k].id, ks->q[k].bytes);
         k++;
@@ -267,7 +297,7 @@ static rd_kafka_resp_err_t produce(struct kafka_sink *ks,
     if (vallen) {
         struct kbatch *b = batch_rec(ks, id);
         if (b)
-            val = slab_copy(b, val, vallen);
+            val = slab_copy(ks, b, val, vallen);
     }
     int flags = vallen == 0 || val == NULL ? RD_KAFKA_MSG_F_COPY : 0;
     for (;;) {
@@ -707,6 +737,7 @@ static void kafka_close(struct sink *s)
     }
     for (size_t i = 0; i < ks->nq; i++) /* after the producer: it may read them till then */
         slabs_free(ks->q[i].slabs);
+    slabs_free(ks->spare);
     strbuf_free(&ks->val);
     strbuf_free(&ks->key);
     strbuf_free(&ks->topic);
