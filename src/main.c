@@ -288,10 +288,13 @@ static int cmd_decode(int argc, char **argv)
         df->last = i == argc - 1;
         struct binlog_file *f = binlog_file_open(argv[i], &err);
         if (f == NULL) {
+            /* Everything before it first: an error there wins (reported below). */
+            struct err open_err = err;
             r = decode_pool_finish(pool, &err);
-            if (r >= 0)
-                fprintf(stderr, "sluice decode: %s\n", err.msg);
-            rc = 1;
+            if (r >= 0) {
+                fprintf(stderr, "sluice decode: %s\n", open_err.msg);
+                rc = 1;
+            }
             break;
         }
         decode_pool_set_file(pool, binlog_file_name(f), df);
@@ -311,14 +314,14 @@ static int cmd_decode(int argc, char **argv)
         }
         binlog_file_close(f);
         if (n < 0 && r == 0) {
-            /* Everything before the unreadable event first (an earlier error wins). */
+            /* Everything before the unreadable event first: an error there wins (reported
+             * below). */
             struct err read_err = err;
             r = decode_pool_finish(pool, &err);
-            if (r >= 0)
-                err = read_err;
-            r = -1;
-            rc = 1;
-            fprintf(stderr, "sluice decode: %s\n", err.msg);
+            if (r >= 0) {
+                fprintf(stderr, "sluice decode: %s\n", read_err.msg);
+                rc = 1;
+            }
             break;
         }
     }

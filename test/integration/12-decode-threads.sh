@@ -10,7 +10,8 @@
 #   - --start-position / --stop-position in the middle of the stream give the same lines;
 #   - a copy with a byte flipped in an event near the end (CRC32 mismatch) fails with exit 1,
 #     the same message naming the offset, and the same lines printed before it;
-#   - bad values of --threads exit 2.
+#   - bad values of --threads exit 2; a broken file before a missing one reports the broken
+#     event (the first error in stream order).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -146,5 +147,16 @@ for v in 0 65 x -1; do
         ok "--threads $v: exit 2, $(cat "$W/usage.err")"
     else
         not_ok "--threads $v" "exit $rc: $(cat "$W/usage.err")"
+    fi
+done
+
+# A broken file, then one that does not exist: the first error in stream order is reported.
+for n in 1 4; do
+    decode_as $n "$W/two.$n" "$W/bad.000001" "$W/missing.000002"
+    if [ "$(cat "$W/two.$n.rc")" = 1 ] && grep -q "offset $BAD" "$W/two.$n.err" &&
+        ! grep -q missing "$W/two.$n.err"; then
+        ok "--threads $n: a broken file before a missing one reports the broken event"
+    else
+        not_ok "--threads $n: broken then missing" "exit $(cat "$W/two.$n.rc"): $(cat "$W/two.$n.err")"
     fi
 done
