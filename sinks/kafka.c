@@ -294,12 +294,15 @@ static rd_kafka_resp_err_t produce(struct kafka_sink *ks,
                                    size_t vallen,
                                    rd_kafka_headers_t *hdrs)
 {
-    if (vallen) {
+    /* librdkafka copies only what no slab holds (an empty value, or no batch record). */
+    int flags = RD_KAFKA_MSG_F_COPY;
+    if (vallen && val) {
         struct kbatch *b = batch_rec(ks, id);
-        if (b)
+        if (b) {
             val = slab_copy(ks, b, val, vallen);
+            flags = 0;
+        }
     }
-    int flags = vallen == 0 || val == NULL ? RD_KAFKA_MSG_F_COPY : 0;
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             ks->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(flags),
