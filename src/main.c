@@ -190,12 +190,14 @@ static unsigned default_threads(void)
 
 static int cmd_decode(int argc, char **argv)
 {
-    struct decoder_opts opts;
-    decoder_opts_init(&opts);
-    opts.follow_rotate = false;
     struct decode_out out = {.start = 0, .stop = UINT64_MAX};
     bool stats = false;
-    unsigned threads = default_threads();
+    struct decode_pool_opts po = {.threads = default_threads(),
+                                  .verify_checksum = true,
+                                  .render = render_decoded,
+                                  .write = write_decoded,
+                                  .warn = warn_line,
+                                  .opaque = &out};
     int i;
     for (i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -228,9 +230,9 @@ static int cmd_decode(int argc, char **argv)
                 }
             } else if (strcmp(a, "--events") == 0) {
                 if (strcmp(v, "rows") == 0) {
-                    opts.all_events = false;
+                    po.all_events = false;
                 } else if (strcmp(v, "all") == 0) {
-                    opts.all_events = true;
+                    po.all_events = true;
                 } else {
                     fprintf(stderr, "sluice decode: --events \"%s\": expected rows or all\n", v);
                     return 2;
@@ -241,7 +243,7 @@ static int cmd_decode(int argc, char **argv)
                     fprintf(stderr, "sluice decode: --threads \"%s\": expected 1 to 64\n", v);
                     return 2;
                 }
-                threads = (unsigned)t;
+                po.threads = (unsigned)t;
             } else if (parse_u64(v, strcmp(a, "--stop-position") == 0 ? &out.stop : &out.start)) {
                 fprintf(stderr, "sluice decode: %s \"%s\": expected a byte offset (a number)\n", a,
                         v);
@@ -250,7 +252,7 @@ static int cmd_decode(int argc, char **argv)
         } else if (strcmp(a, "--stats") == 0) {
             stats = true;
         } else if (strcmp(a, "--no-verify-checksum") == 0) {
-            opts.verify_checksum = false;
+            po.verify_checksum = false;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -265,13 +267,6 @@ static int cmd_decode(int argc, char **argv)
         return 2;
     }
     struct decode_file *files = xcalloc((size_t)(argc - i), sizeof(*files));
-    struct decode_pool_opts po = {.threads = threads,
-                                  .all_events = opts.all_events,
-                                  .verify_checksum = opts.verify_checksum,
-                                  .render = render_decoded,
-                                  .write = write_decoded,
-                                  .warn = warn_line,
-                                  .opaque = &out};
     struct err err = {0};
     struct decode_pool *pool = decode_pool_new(&po, &err);
     if (pool == NULL) {

@@ -22,10 +22,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 need_cmd mariadb-install-db mariadbd mariadb mariadb-admin jq
-if [ ! -x "$SLUICE" ]; then
-    not_ok "sluice binary" "$SLUICE is not executable (run make)"
-    exit 1
-fi
+need_sluice
 
 DB=sluice_types
 W=$TEST_TMP/work

@@ -16,17 +16,11 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 need_cmd mariadb-install-db mariadbd mariadb mariadb-admin jq
-if [ ! -x "$SLUICE" ]; then
-    not_ok "sluice binary" "$SLUICE is not executable (run make)"
-    exit 1
-fi
+need_sluice
 W=$TEST_TMP/work
 mkdir -p "$W"
 
-if ! mariadb_up "$TEST_TMP/db" --binlog-row-metadata=FULL 2>"$W/up.err"; then
-    not_ok "start MariaDB" "$(cat "$W/up.err")"
-    exit 1
-fi
+start_mariadb "$TEST_TMP/db" --binlog-row-metadata=FULL
 sql "CREATE DATABASE p;
 CREATE TABLE p.t (id INT PRIMARY KEY, v VARCHAR(250), d DECIMAL(12,3), f DOUBLE, j JSON,
                   b BLOB, ts DATETIME(3));

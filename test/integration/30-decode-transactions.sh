@@ -11,10 +11,7 @@ set -eu
 need_cmd mariadb-install-db mariadbd mariadb mariadb-admin jq
 W=$TEST_TMP/w
 mkdir -p "$W"
-if ! mariadb_up "$TEST_TMP/db" --binlog-row-metadata=FULL 2>"$W/up.err"; then
-    not_ok "start MariaDB" "$(cat "$W/up.err")"
-    exit 1
-fi
+start_mariadb "$TEST_TMP/db" --binlog-row-metadata=FULL
 sql "CREATE DATABASE x;
 CREATE TABLE x.t (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB;
 CREATE TABLE x.m (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=MyISAM;

@@ -20,17 +20,11 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 need_cmd mariadb-install-db mariadbd mariadb mariadb-admin jq timeout
-if [ ! -x "$SLUICE" ]; then
-    not_ok "sluice binary" "$SLUICE is not executable (run make)"
-    exit 1
-fi
+need_sluice
 W=$TEST_TMP/work
 mkdir -p "$W"
 
-if ! mariadb_up "$TEST_TMP/db" --binlog-row-metadata=FULL 2>"$W/up.err"; then
-    not_ok "start MariaDB" "$(cat "$W/up.err")"
-    exit 1
-fi
+start_mariadb "$TEST_TMP/db" --binlog-row-metadata=FULL
 HOSTPORT=127.0.0.1:$MARIADB_PORT
 sql "CREATE USER cdc@'127.0.0.1' IDENTIFIED BY 'cdcpw';
 GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO cdc@'127.0.0.1';

@@ -33,10 +33,7 @@ pos() {
     timeout 120 "$POSCMD" position "$@"
 }
 
-if ! mariadb_up "$TEST_TMP/db" 2>"$W/up.err"; then
-    not_ok "start MariaDB" "$(cat "$W/up.err")"
-    exit 1
-fi
+start_mariadb "$TEST_TMP/db"
 
 # ---- workload: five files, transactions at chosen times -------------------------------------
 NOW=$(date +%s)

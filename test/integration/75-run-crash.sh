@@ -26,10 +26,7 @@ set -eu
 . "$(dirname "$0")/rows.sh"
 
 need_cmd mariadb-install-db mariadbd mariadb mariadb-admin jq awk
-if [ ! -x "$SLUICE" ]; then
-    not_ok "sluice binary" "$SLUICE is not executable (run make)"
-    exit 1
-fi
+need_sluice
 
 SEED=${SLUICE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 diag "seed $SEED (rerun with SLUICE_SEED=$SEED)"

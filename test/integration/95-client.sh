@@ -26,10 +26,7 @@ set -eu
 . "$(dirname "$0")/rows.sh"
 
 need_cmd mariadb-install-db mariadbd mariadb mariadb-admin jq cc pkg-config
-if [ ! -x "$SLUICE" ]; then
-    not_ok "sluice binary" "$SLUICE is not executable (run make)"
-    exit 1
-fi
+need_sluice
 W=$TEST_TMP/w
 mkdir -p "$W"
 LOG=$W/sluice.log

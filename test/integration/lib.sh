@@ -208,6 +208,23 @@ mariadb_up() {
     return 1
 }
 
+# need_sluice: ends the test at once (not_ok, exit 1) when $SLUICE was not built.
+need_sluice() {
+    if [ ! -x "$SLUICE" ]; then
+        not_ok "sluice binary" "$SLUICE is not executable (run make)"
+        exit 1
+    fi
+}
+
+# start_mariadb DIR [mariadbd options...]: mariadb_up, or not_ok "start MariaDB" with its error
+# output and exit 1.
+start_mariadb() {
+    if ! mariadb_up "$@" 2>"$TEST_TMP/up.err"; then
+        not_ok "start MariaDB" "$(cat "$TEST_TMP/up.err")"
+        exit 1
+    fi
+}
+
 mariadb_down() {
     _dir=$1
     _pid=$(cat "$_dir/mariadbd.pid" 2>/dev/null || true)
