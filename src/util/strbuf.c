@@ -100,15 +100,14 @@ static inline unsigned u64_digits(uint64_t v)
     return t + 1 - (v < pow10_u64[t]);
 }
 
-void strbuf_append_u64(struct strbuf *sb, uint64_t v)
+/* Writes the decimal digits of v backwards, ending just before `end`. */
+static inline void put_u64_before(char *end, uint64_t v)
 {
     static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
                                 "31323334353637383940414243444546474849505152535455565758596061"
                                 "6263646566676869707172737475767778798081828384858687888990919293"
                                 "949596979899";
-    strbuf_reserve(sb, 20);
-    unsigned n = u64_digits(v);
-    char *q = sb->buf + sb->len + n; /* written backwards, in place */
+    char *q = end;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
@@ -121,6 +120,13 @@ void strbuf_append_u64(struct strbuf *sb, uint64_t v)
     } else {
         *--q = (char)('0' + v);
     }
+}
+
+void strbuf_append_u64(struct strbuf *sb, uint64_t v)
+{
+    strbuf_reserve(sb, 20);
+    unsigned n = u64_digits(v);
+    put_u64_before(sb->buf + sb->len + n, v); /* in place */
     sb->len += n;
     sb->buf[sb->len] = '\0';
 }
@@ -511,7 +517,11 @@ static bool append_double_exact(struct strbuf *sb, double d)
     double a = fabs(d);
     if (s <= 0 || s > 124 || a < 1e-5 || a >= 1e17)
         return false;
-    int x = (int)floor(log10(a));
+    /* |d| lies in [2^e2, 2^(e2+1)), so x is floor(e2 * log10 2) or one more; the loop below
+     * corrects it. 78913 / 2^18 is log10 2 to 6 digits (exact floors for |e2| < 1650); >> on a
+     * negative int is an arithmetic (flooring) shift with gcc and clang. */
+    int e2 = bexp - 1023;
+    int x = (e2 * 78913) >> 18;
     u128 n = 0;
     uint64_t vint = 0;
     int j = 0;
@@ -540,35 +550,40 @@ static bool append_double_exact(struct strbuf *sb, double d)
     bool lo_exact = (lo4 & mask) == 0, hi_exact = (hi4 & mask) == 0;
     uint64_t cmin = (inclusive && lo_exact) ? lo_i : lo_i + 1;
     uint64_t cmax = (!inclusive && hi_exact) ? hi_i - 1 : hi_i;
-    for (int k = 1; k <= 17; k++) {
-        uint64_t g = pow10_u64[17 - k];
-        uint64_t c = (cmin + g - 1) / g * g;
-        if (c > cmax)
-            continue;
-        uint64_t q = vint / g, r = vint % g;
-        uint64_t near = (q + (r >= g - r)) * g; /* V rounded to this grid */
-        if (near >= cmin && near <= cmax)
-            c = near;
-        char digits[20];
-        int nd, xx = x;
-        if (c == pow10_u64[17]) {
-            digits[0] = '1';
-            nd = 1;
-            xx = x + 1;
-        } else {
-            uint64_t v = c / g;
-            for (int i = k - 1; i >= 0; i--) {
-                digits[i] = (char)('0' + v % 10);
-                v /= 10;
-            }
-            nd = strip_zeros(digits, k);
-        }
-        char tmp[48];
-        int len = format_g(tmp, d < 0, digits, nd, xx, k <= 15 ? 15 : k);
-        strbuf_append(sb, tmp, (size_t)len);
-        return true;
+    if (cmin > cmax)
+        return false;
+    /* The fewest digits k: a multiple of 10^(17-k) in [cmin, cmax] exists for k = 17 (cmin
+     * itself), and whenever one exists for k it does for k + 1, so bisect. */
+    int klo = 1, khi = 17;
+    while (klo < khi) {
+        int mid = (klo + khi) / 2;
+        uint64_t g = pow10_u64[17 - mid];
+        if ((cmin + g - 1) / g * g <= cmax)
+            khi = mid;
+        else
+            klo = mid + 1;
     }
-    return false;
+    int k = klo;
+    uint64_t g = pow10_u64[17 - k];
+    uint64_t c = (cmin + g - 1) / g * g;
+    uint64_t q = vint / g, r = vint % g;
+    uint64_t near = (q + (r >= g - r)) * g; /* V rounded to this grid */
+    if (near >= cmin && near <= cmax)
+        c = near;
+    char digits[24];
+    int nd, xx = x;
+    if (c == pow10_u64[17]) {
+        digits[0] = '1';
+        nd = 1;
+        xx = x + 1;
+    } else {
+        put_u64_before(digits + k, c / g); /* k digits: c >= 10^16 */
+        nd = strip_zeros(digits, k);
+    }
+    char tmp[48];
+    int len = format_g(tmp, d < 0, digits, nd, xx, k <= 15 ? 15 : k);
+    strbuf_append(sb, tmp, (size_t)len);
+    return true;
 }
 
 /* Shortest round-trip text of a normal double, without the digit-by-digit printf search.
