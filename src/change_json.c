@@ -5,6 +5,9 @@
  * Column keys are the column names when the table map carries them, else "@1", "@2", ... A
  * column absent from a row image is absent from the object. Other kinds (with --events all):
  * {"type":"begin"|"commit"|"rollback"|"ddl"|"gtid", "db"?, "ts", "pos", "gtid"?, "xid"?, "sql"?}.
+ *
+ * The `,"ts":T,"pos":"FILE:OFFSET"` part is the same for every row of a rows event, so each thread
+ * keeps the last one rendered and copies it while ts, offset and file name stay the same.
  */
 #include <string.h>
 
@@ -32,6 +35,57 @@ const char *change_kind_name(enum change_kind k)
         return "gtid";
     }
     return "unknown";
+}
+
+/* The last ts/pos text this thread rendered, with what it was rendered from. */
+static _Thread_local struct {
+    bool valid;
+    uint32_t ts;
+    uint64_t pos;
+    size_t file_len;
+    char file[64];
+    size_t len;
+    char text[448]; /* room for 64 bytes of name escaped 6 for 1, and the numbers */
+} ts_pos_cache;
+
+static void
+render_ts_pos_text(const struct change *c, const char *file, size_t flen, struct strbuf *out)
+{
+    strbuf_append(out, ",\"ts\":", 6);
+    strbuf_append_u64(out, c->ts);
+    strbuf_append(out, ",\"pos\":\"", 8);
+    /* File names are plain ASCII in practice; escape anyway. */
+    size_t before = out->len;
+    strbuf_append_json_str(out, file, flen);
+    /* Drop the closing quote of the name and its opening one: we opened our own. */
+    memmove(out->buf + before, out->buf + before + 1, out->len - before - 2);
+    out->len -= 2;
+    strbuf_appendc(out, ':');
+    strbuf_append_u64(out, c->pos);
+    strbuf_appendc(out, '"');
+}
+
+static void render_ts_pos(const struct change *c, struct strbuf *out)
+{
+    const char *file = c->file ? c->file : "";
+    size_t flen = strlen(file);
+    if (ts_pos_cache.valid && ts_pos_cache.ts == c->ts && ts_pos_cache.pos == c->pos &&
+        ts_pos_cache.file_len == flen && memcmp(ts_pos_cache.file, file, flen) == 0) {
+        strbuf_append(out, ts_pos_cache.text, ts_pos_cache.len);
+        return;
+    }
+    size_t start = out->len;
+    render_ts_pos_text(c, file, flen, out);
+    size_t len = out->len - start;
+    ts_pos_cache.valid = flen <= sizeof(ts_pos_cache.file) && len <= sizeof(ts_pos_cache.text);
+    if (ts_pos_cache.valid) {
+        ts_pos_cache.ts = c->ts;
+        ts_pos_cache.pos = c->pos;
+        ts_pos_cache.file_len = flen;
+        memcpy(ts_pos_cache.file, file, flen);
+        ts_pos_cache.len = len;
+        memcpy(ts_pos_cache.text, out->buf + start, len);
+    }
 }
 
 static void render_image(const struct change *c, const struct change_image *img, struct strbuf *out)
@@ -77,18 +131,7 @@ void change_json_render(const struct change *c, struct strbuf *out)
             strbuf_append_json_str(out, c->table ? c->table : "", c->table ? strlen(c->table) : 0);
         }
     }
-    strbuf_append(out, ",\"ts\":", 6);
-    strbuf_append_u64(out, c->ts);
-    strbuf_append(out, ",\"pos\":\"", 8);
-    /* File names are plain ASCII in practice; escape anyway. */
-    size_t before = out->len;
-    strbuf_append_json_str(out, c->file ? c->file : "", c->file ? strlen(c->file) : 0);
-    /* Drop the closing quote of the name and its opening one: we opened our own. */
-    memmove(out->buf + before, out->buf + before + 1, out->len - before - 2);
-    out->len -= 2;
-    strbuf_appendc(out, ':');
-    strbuf_append_u64(out, c->pos);
-    strbuf_appendc(out, '"');
+    render_ts_pos(c, out);
     if (is_row) {
         strbuf_append(out, ",\"row\":", 7);
         strbuf_append_u64(out, c->row);
