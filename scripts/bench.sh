@@ -6,7 +6,8 @@
 # --binlog-row-metadata=FULL, CRC32) in a temp dir, writes BENCH_ROWS rows of mixed types in
 # multi-row INSERT batches, then updates BENCH_ROWS/20 and deletes BENCH_ROWS/50 rows, flushes
 # the binlog and stops the server.
-# Then, in the same run with the page cache warm, it times (best of BENCH_RUNS):
+# Then, in the same run with the page cache warm, it times (best of BENCH_RUNS rounds, the
+# decoders taking turns within each round):
 #   $SLUICE decode FILE... >/dev/null               (default --threads: CPUs online, at most 8)
 #   $SLUICE decode --threads 1 FILE... >/dev/null
 #   mariadb-binlog --no-defaults --base64-output=decode-rows -v FILE... >/dev/null
@@ -24,7 +25,7 @@
 # Environment:
 #   SLUICE        absolute path of the sluice binary (required; `make bench` sets it)
 #   BENCH_ROWS    rows to insert (default 1000000; row changes = ROWS + ROWS/20 + ROWS/50)
-#   BENCH_RUNS    timed runs per tool (default 3)
+#   BENCH_RUNS    timed rounds, one run of each decoder per round (default 3)
 #   BENCH_ANNOTATE=1  keep Annotate_rows events (default 0: session binlog_annotate_row_events=0)
 #   BENCH_KEEP=1  keep the temp dir (binlogs) and print its path
 #   BENCH_LIVE=0  skip the live pipeline benchmark (scripts/bench-live.sh)
@@ -239,38 +240,40 @@ timed() {
     ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
 }
 
-# bench NAME CMD...: sets BEST (s) and PEAK (KiB) over RUNS runs.
-bench() {
-    name=$1
-    BEST=
-    PEAK=0
-    n=0
-    while [ $n -lt "$RUNS" ]; do
-        timed "$@"
-        echo "bench.sh: $name run $((n + 1)): ${ELAPSED} s, ${RSS_KB} KiB" >&2
-        if [ -z "$BEST" ] || awk -v a="$ELAPSED" -v b="$BEST" 'BEGIN { exit !(a < b) }'; then
-            BEST=$ELAPSED
-        fi
-        [ "$RSS_KB" -gt "$PEAK" ] && PEAK=$RSS_KB
-        n=$((n + 1))
-    done
+# keep VAR_S VAR_RSS: folds the last run (ELAPSED, RSS_KB) into the best time and peak RSS.
+keep() {
+    best='' peak=0
+    eval "best=\${$1:-}"
+    if [ -z "$best" ] || awk -v a="$ELAPSED" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+        eval "$1=$ELAPSED"
+    fi
+    eval "peak=\${$2:-0}"
+    [ "$RSS_KB" -gt "$peak" ] && eval "$2=$RSS_KB"
+    return 0
 }
 
 # sluice decode as run by default (--threads: the CPUs online, at most 8), and on one thread.
+# The three decoders take turns, round after round, so that a slow spell of this machine (its
+# speed drifts by up to 2x over minutes) falls on all of them alike; each keeps its best time.
 THREADS=$(nproc 2>/dev/null || echo 1)
 [ "$THREADS" -le 8 ] || THREADS=8
-# shellcheck disable=SC2086
-bench sluice "$SLUICE" decode $FILES
-SL_S=$BEST
-SL_RSS=$PEAK
-# shellcheck disable=SC2086
-bench "sluice --threads 1" "$SLUICE" decode --threads 1 $FILES
-SL1_S=$BEST
-SL1_RSS=$PEAK
-# shellcheck disable=SC2086
-bench mariadb-binlog mariadb-binlog --no-defaults --base64-output=decode-rows -v $FILES
-MB_S=$BEST
-MB_RSS=$PEAK
+SL_S='' SL1_S='' MB_S='' SL_RSS=0 SL1_RSS=0 MB_RSS=0
+n=1
+while [ $n -le "$RUNS" ]; do
+    # shellcheck disable=SC2086
+    timed sluice "$SLUICE" decode $FILES
+    echo "bench.sh: round $n: sluice: ${ELAPSED} s, ${RSS_KB} KiB" >&2
+    keep SL_S SL_RSS
+    # shellcheck disable=SC2086
+    timed "sluice --threads 1" "$SLUICE" decode --threads 1 $FILES
+    echo "bench.sh: round $n: sluice --threads 1: ${ELAPSED} s, ${RSS_KB} KiB" >&2
+    keep SL1_S SL1_RSS
+    # shellcheck disable=SC2086
+    timed mariadb-binlog mariadb-binlog --no-defaults --base64-output=decode-rows -v $FILES
+    echo "bench.sh: round $n: mariadb-binlog: ${ELAPSED} s, ${RSS_KB} KiB" >&2
+    keep MB_S MB_RSS
+    n=$((n + 1))
+done
 
 # ---------------------------------------------------------------------------------------------
 # Report
@@ -290,7 +293,7 @@ BEGIN {
         rows, expect
     printf "binlog: %.1f MB in %d file(s), ROW, metadata FULL, CRC32, annotate %s; " \
            "generated in %s s\n", mb, nfiles, (annotate ? "on" : "off"), gen
-    printf "best of %d runs, warm page cache, output to /dev/null\n\n", runs
+    printf "best of %d rounds (decoders in turn), warm page cache, output to /dev/null\n\n", runs
     printf "%-16s %10s %9s %9s %12s %9s %10s\n", "decoder", "rows", "MB", "seconds", "rows/s", \
         "MB/s", "RSS MiB"
     line(sprintf("sluice (%d thr)", threads), sl_rows, sl_s, sl_rss)

@@ -8,6 +8,7 @@
 #ifndef SLUICE_BINLOG_FILE_H
 #define SLUICE_BINLOG_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,15 @@ struct binlog_file;
  * binlog_file_close) or NULL with err filled ("not a binlog file (bad magic)"). */
 struct binlog_file *binlog_file_open(const char *path, struct err *err);
 
+/* As binlog_file_open, but a plain regular binlog file is mapped: its events stay valid until
+ * close (see binlog_file_release). Anything else (gzip'd, not a regular file) is opened by
+ * binlog_file_open. A mapped file that shrinks while open raises SIGBUS on access. */
+struct binlog_file *binlog_file_open_mapped(const char *path, struct err *err);
+/* True when f is mapped: every event returned stays valid until close. */
+bool binlog_file_mapped(const struct binlog_file *f);
+/* Mapped: no event below offset `below` will be read again, so its pages leave the resident set
+ * (they are read back from the file if touched). Does nothing otherwise. */
+void binlog_file_release(struct binlog_file *f, uint64_t below);
 /* Reads the next event. Returns 1 with ev, len and offset set (*ev borrowed, valid until the
  * next call), 0 at the end of the file, or a negative code with err naming the file and the
  * offset (truncated event, impossible length, read error). */

@@ -1,7 +1,9 @@
 /*
  * decode_pool.c — one binlog stream decoded on several threads, output in stream order.
  *
- * Chunks. The caller's events are copied into the chunk being filled. A chunk is closed at the
+ * Chunks. The caller's events are copied into the chunk being filled, or only pointed at when
+ * fed with decode_pool_feed_borrowed (the caller keeps them valid: see decode_pool_low_water and
+ * decode_pool_quiesce). A chunk is closed at the
  * first transaction start (a MySQL, anonymous, tagged or MariaDB GTID event) once it holds
  * CHUNK_BYTES; a new chunk begins with a copy of the last FORMAT_DESCRIPTION seen (a "primer",
  * decoded for its state and not counted), unless its first event is one. A transaction brings
@@ -42,11 +44,12 @@
 
 enum chunk_state { CHUNK_FREE, CHUNK_FILLING, CHUNK_QUEUED, CHUNK_RUNNING, CHUNK_DONE };
 
-/* An event in a chunk's buffer: this header, then len bytes, padded to 8. */
+/* An event in a chunk's buffer: this header, then len bytes padded to 8 (or none: borrowed). */
 struct rec {
     uint64_t off;
     uint32_t len;
     uint32_t primer;
+    const uint8_t *borrowed; /* the event's bytes when not copied, else NULL */
 };
 
 struct warn {
@@ -59,6 +62,8 @@ struct chunk {
     uint64_t seq;
     uint8_t *buf;
     size_t len, cap;
+    size_t bytes;       /* of its events, copied or borrowed: what CHUNK_BYTES and CHUNK_MAX count */
+    uint64_t first_off; /* offset of its first event (not the primer); UINT64_MAX when none */
     char *file;
     void *tag;
     struct strbuf out;
@@ -88,6 +93,7 @@ struct decode_pool {
     pthread_cond_t work; /* to workers: a chunk was submitted, or quit */
     pthread_cond_t done; /* a chunk is DONE, or write_seq moved */
     bool quit;
+    bool joined; /* the workers were joined (stop_workers) */
 
     struct chunk *slots;
     unsigned nslots;
@@ -224,8 +230,8 @@ static void decode_chunk(struct worker *w, struct chunk *ch)
     size_t at = 0;
     while (at < ch->len) {
         const struct rec *r = (const struct rec *)(ch->buf + at);
-        const uint8_t *ev = ch->buf + at + sizeof(*r);
-        at += sizeof(*r) + (((size_t)r->len + 7) & ~(size_t)7);
+        const uint8_t *ev = r->borrowed ? r->borrowed : ch->buf + at + sizeof(*r);
+        at += sizeof(*r) + (r->borrowed ? 0 : (((size_t)r->len + 7) & ~(size_t)7));
         if (decode_one(w, ch, ev, r->len, r->off, r->primer))
             break;
     }
@@ -256,9 +262,10 @@ static void *worker_main(void *arg)
 
 /* ---- the caller's side ------------------------------------------------------------------- */
 
-static void chunk_add(struct chunk *ch, const uint8_t *ev, size_t len, uint64_t off, bool primer)
+static void
+chunk_add(struct chunk *ch, const uint8_t *ev, size_t len, uint64_t off, bool primer, bool borrow)
 {
-    size_t need = sizeof(struct rec) + ((len + 7) & ~(size_t)7);
+    size_t need = sizeof(struct rec) + (borrow ? 0 : ((len + 7) & ~(size_t)7));
     if (ch->len + need > ch->cap) {
         size_t cap = ch->cap ? ch->cap : 64u << 10;
         while (cap < ch->len + need)
@@ -266,10 +273,15 @@ static void chunk_add(struct chunk *ch, const uint8_t *ev, size_t len, uint64_t 
         ch->buf = xrealloc(ch->buf, cap);
         ch->cap = cap;
     }
-    struct rec r = {.off = off, .len = (uint32_t)len, .primer = primer};
+    struct rec r = {
+        .off = off, .len = (uint32_t)len, .primer = primer, .borrowed = borrow ? ev : NULL};
     memcpy(ch->buf + ch->len, &r, sizeof(r));
-    memcpy(ch->buf + ch->len + sizeof(r), ev, len);
+    if (!borrow)
+        memcpy(ch->buf + ch->len + sizeof(r), ev, len);
     ch->len += need;
+    ch->bytes += len;
+    if (!primer && ch->first_off == UINT64_MAX)
+        ch->first_off = off;
 }
 
 static int set_result(struct decode_pool *p, int rc, const struct err *e, void *tag)
@@ -324,7 +336,8 @@ static int start_chunk(struct decode_pool *p, bool primer)
     struct chunk *ch = slot(p, p->nsub);
     ch->state = CHUNK_FILLING;
     ch->seq = p->nsub;
-    ch->len = 0;
+    ch->len = ch->bytes = 0;
+    ch->first_off = UINT64_MAX;
     ch->rc = 0;
     ch->emit_failed = false;
     memset(&ch->err, 0, sizeof(ch->err));
@@ -333,7 +346,7 @@ static int start_chunk(struct decode_pool *p, bool primer)
     ch->file = xstrdup(p->file ? p->file : "");
     ch->tag = p->tag;
     if (primer && p->fde && p->nworkers)
-        chunk_add(ch, p->fde, p->fde_len, 4, true);
+        chunk_add(ch, p->fde, p->fde_len, 4, true, false);
     p->filling = true;
     return 0;
 }
@@ -391,8 +404,12 @@ feed_here(struct decode_pool *p, const uint8_t *ev, size_t len, uint64_t offset,
     return result(p, err);
 }
 
-int decode_pool_feed(
-    struct decode_pool *p, const uint8_t *ev, size_t len, uint64_t offset, struct err *err)
+static int feed(struct decode_pool *p,
+                const uint8_t *ev,
+                size_t len,
+                uint64_t offset,
+                bool borrow,
+                struct err *err)
 {
     if (p->result)
         return result(p, err);
@@ -409,26 +426,74 @@ int decode_pool_feed(
         if (!group) {
             /* Inside the large transaction: one event at a time, on this thread. */
             if (start_chunk(p, false) == 0) {
-                chunk_add(slot(p, p->nsub), ev, len, offset, false);
+                chunk_add(slot(p, p->nsub), ev, len, offset, false, borrow);
                 submit(p, true);
             }
             return result(p, err);
         }
         p->inline_mode = false;
     }
-    if (p->filling && group && slot(p, p->nsub)->len >= CHUNK_BYTES)
+    if (p->filling && group && slot(p, p->nsub)->bytes >= CHUNK_BYTES)
         submit(p, false);
     if (!p->filling && start_chunk(p, type != BINLOG_EV_FORMAT_DESCRIPTION))
         return result(p, err);
     struct chunk *ch = slot(p, p->nsub);
-    chunk_add(ch, ev, len, offset, false);
-    if (ch->len >= CHUNK_MAX && p->nworkers > 0) {
+    chunk_add(ch, ev, len, offset, false, borrow);
+    if (ch->bytes >= CHUNK_MAX && p->nworkers > 0) {
         /* One transaction too large to buffer: decode it here, after what comes before. */
         if (drain(p) == 0)
             submit(p, true);
         p->inline_mode = true;
     }
     return result(p, err);
+}
+
+int decode_pool_feed(
+    struct decode_pool *p, const uint8_t *ev, size_t len, uint64_t offset, struct err *err)
+{
+    return feed(p, ev, len, offset, false, err);
+}
+
+int decode_pool_feed_borrowed(
+    struct decode_pool *p, const uint8_t *ev, size_t len, uint64_t offset, struct err *err)
+{
+    return feed(p, ev, len, offset, true, err);
+}
+
+uint64_t decode_pool_low_water(const struct decode_pool *p, uint64_t next)
+{
+    /* nsub and write_seq move only on the caller's thread: no lock needed to read them. */
+    uint64_t low = next;
+    uint64_t end = p->nsub + (p->filling ? 1 : 0);
+    for (uint64_t seq = p->write_seq; seq < end; seq++) {
+        const struct chunk *ch = &p->slots[seq % p->nslots];
+        if (ch->first_off < low)
+            low = ch->first_off;
+    }
+    return low;
+}
+
+/* Tells the workers to quit and joins them (a chunk being decoded is finished first, unless it
+ * waits to write early). Idempotent. */
+static void stop_workers(struct decode_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->quit = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_cond_broadcast(&p->done);
+    pthread_mutex_unlock(&p->mu);
+    if (!p->joined)
+        for (unsigned i = 0; i < p->nworkers; i++)
+            pthread_join(p->workers[i].th, NULL);
+    p->joined = true;
+}
+
+void decode_pool_quiesce(struct decode_pool *p)
+{
+    stop_workers(p);
+    p->filling = false;
+    if (p->result == 0)
+        p->result = DECODE_POOL_STOP; /* nothing is decoded any more */
 }
 
 int decode_pool_finish(struct decode_pool *p, struct err *err)
@@ -520,13 +585,7 @@ void decode_pool_free(struct decode_pool *p)
 {
     if (p == NULL)
         return;
-    pthread_mutex_lock(&p->mu);
-    p->quit = true;
-    pthread_cond_broadcast(&p->work);
-    pthread_cond_broadcast(&p->done);
-    pthread_mutex_unlock(&p->mu);
-    for (unsigned i = 0; i < p->nworkers; i++)
-        pthread_join(p->workers[i].th, NULL);
+    stop_workers(p);
     for (unsigned i = 0; i < p->nalloc; i++) {
         decoder_free(p->workers[i].dec);
         free(p->workers[i].file);

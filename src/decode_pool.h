@@ -66,6 +66,19 @@ void decode_pool_set_file(struct decode_pool *p, const char *name, void *tag);
 int decode_pool_feed(
     struct decode_pool *p, const uint8_t *ev, size_t len, uint64_t offset, struct err *err);
 
+/* As decode_pool_feed, but ev is not copied: the caller keeps its bytes valid (and unchanged)
+ * until decode_pool_low_water passes its offset, or the pool is finished or quiesced. */
+int decode_pool_feed_borrowed(
+    struct decode_pool *p, const uint8_t *ev, size_t len, uint64_t offset, struct err *err);
+
+/* The lowest offset (in the current file) of a borrowed event the pool may still read, or `next`
+ * (the offset of the next event to be fed) when none. Caller's thread only. */
+uint64_t decode_pool_low_water(const struct decode_pool *p, uint64_t next);
+
+/* After an error or a stop: joins the workers, so nothing borrowed is read any more. The pool
+ * then decodes nothing more; finish still reports its result. */
+void decode_pool_quiesce(struct decode_pool *p);
+
 /* Decodes and writes everything fed so far. Returns as decode_pool_feed. */
 int decode_pool_finish(struct decode_pool *p, struct err *err);
 

@@ -276,6 +276,22 @@ append_json_text(struct strbuf *sb, const char *s, size_t n, const uint16_t *hig
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
+    if (n < 16) {
+        /* Short text (keys, names, codes): one pass over plain bytes, one reserve. */
+        while (i < n && json_plain[p[i]])
+            i++;
+        if (i == n) {
+            strbuf_reserve(sb, n + 2);
+            char *o = sb->buf + sb->len;
+            o[0] = '"';
+            memcpy(o + 1, p, n);
+            o[n + 1] = '"';
+            sb->len += n + 2;
+            sb->buf[sb->len] = '\0';
+            return;
+        }
+        i = 0;
+    }
     strbuf_appendc(sb, '"');
     while (i < n) {
         /* Work in chunks so that the worst case (6 output bytes per input byte) can be

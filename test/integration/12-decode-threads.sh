@@ -11,7 +11,8 @@
 #   - a copy with a byte flipped in an event near the end (CRC32 mismatch) fails with exit 1,
 #     the same message naming the offset, and the same lines printed before it;
 #   - bad values of --threads exit 2; a broken file before a missing one reports the broken
-#     event (the first error in stream order).
+#     event (the first error in stream order);
+#   - a file cut shorter while it is read (sluice maps plain files) is named, exit 1.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -152,5 +153,30 @@ for n in 1 4; do
         ok "--threads $n: a broken file before a missing one reports the broken event"
     else
         not_ok "--threads $n: broken then missing" "exit $(cat "$W/two.$n.rc"): $(cat "$W/two.$n.err")"
+    fi
+done
+
+# A file cut shorter while it is read (a plain file is mapped): the reader of its output is
+# paused, so sluice is blocked part-way when the file shrinks; it then names the file, exit 1.
+for n in 1 2; do
+    cp "$W/b.000001" "$W/cut.000001"
+    rm -f "$W/fifo"
+    mkfifo "$W/fifo"
+    (
+        set +e
+        "$SLUICE" decode --threads "$n" "$W/cut.000001" >"$W/fifo" 2>"$W/cut.$n.err"
+        echo $? >"$W/cut.$n.rc"
+    ) &
+    exec 3<"$W/fifo"
+    dd bs=4096 count=1 <&3 >/dev/null 2>&1
+    sleep 1 # it fills the pipe and blocks writing
+    truncate -s 100000 "$W/cut.000001"
+    cat <&3 >/dev/null
+    exec 3<&-
+    wait
+    if [ "$(cat "$W/cut.$n.rc")" = 1 ] && grep -q 'cut.000001" became shorter' "$W/cut.$n.err"; then
+        ok "--threads $n: a file cut shorter while read: exit 1, $(cat "$W/cut.$n.err")"
+    else
+        not_ok "--threads $n: file cut shorter" "exit $(cat "$W/cut.$n.rc"): $(cat "$W/cut.$n.err")"
     fi
 done
