@@ -27,6 +27,16 @@
  * record too large is either that failure (`too_large: stop`) or a key-only record to the
  * dead-letter topic with the error in headers (`dead_letter`), whose delivery then stands for
  * the original's.
+ *
+ * Transactions (fencing). With a transactional.id (the user's `kafka:` map, or in cluster mode
+ * "sluice.CLUSTER.INSTANCE", shared by every daemon that may own the instance) messages go out
+ * inside producer transactions, committed at a batch boundary once TXN_COMMIT_MS passed since
+ * the transaction began (and when the instance idles); a batch is acknowledged only once the
+ * transaction holding its messages committed. A new owner's init_transactions makes the brokers
+ * refuse the old owner's producer (its epoch is stale): the old one's later sends and commit fail
+ * with _FENCED, it stops (ERR_POS_STALE: the instance steps down), and its open transaction is
+ * aborted, invisible to consumers that read with isolation.level=read_committed. An abortable
+ * error aborts the transaction and fails the sink: the instance restarts from its position.
  */
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -34,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kafka.h"
 #include "log.h"
@@ -87,7 +98,18 @@ struct kafka_sink {
     size_t nknown, capknown;
     struct slab *spare; /* freed slabs kept for the next batches (up to SPARE_SLABS) */
     unsigned nspare;
+    /* Transactions (txn_id set): see the top of the file. */
+    char *txn_id;
+    bool in_txn;          /* begin_transaction done, not yet committed */
+    int64_t txn_since_ms; /* when it began */
+    uint64_t txn_from;    /* in_txn: the batch it began in (the batches before are done) */
+    bool fenced;          /* the brokers refused this producer: a newer one owns the id */
 };
+
+/* A transaction is committed at the first batch boundary this long after it began. */
+#define TXN_COMMIT_MS 100
+/* Bound of init_transactions, commit and abort (librdkafka retries within it). */
+#define TXN_TIMEOUT_MS 30000
 
 /* Freed slabs kept for reuse: handing a 256 KiB block back to malloc makes it consolidate
  * its free lists every time. */
@@ -209,7 +231,8 @@ static struct kbatch *batch_rec(struct kafka_sink *ks, uint64_t id)
 static void ack_done(struct kafka_sink *ks)
 {
     size_t k = 0;
-    while (k < ks->nq && ks->q[k].closed && ks->q[k].outstanding == 0) {
+    while (k < ks->nq && ks->q[k].closed && ks->q[k].outstanding == 0 &&
+           (!ks->in_txn || ks->q[k].id < ks->txn_from)) {
         slabs_release(ks, ks->q[k].slabs); /* librdkafka is done with every value of it */
         ks->q[k].slabs = NULL;
         sink_acknowledge(&ks->base, ks->q[k].id, ks->q[k].bytes);
@@ -237,7 +260,84 @@ static void fail(struct kafka_sink *ks, const char *fmt, ...)
 
 static int failed_err(struct kafka_sink *ks, struct err *err)
 {
-    return err_set(err, ERR_SINK, "%s", ks->fail_msg);
+    /* Fenced: a newer owner took the instance over; ERR_POS_STALE makes this one step down. */
+    return err_set(err, ks->fenced ? ERR_POS_STALE : ERR_SINK, "%s", ks->fail_msg);
+}
+
+/* ---- transactions --------------------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Handles the error of a transactional call (NULL: none). Returns true when there was one; the
+ * sink is then failed, fenced when the brokers refused this producer. */
+static bool txn_failed(struct kafka_sink *ks, const char *what, rd_kafka_error_t *e)
+{
+    if (e == NULL)
+        return false;
+    rd_kafka_resp_err_t code = rd_kafka_error_code(e);
+    if (code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+        code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
+        ks->fenced = true;
+        fail(ks,
+             "kafka: fenced: another producer now holds transactional.id \"%s\" (a newer owner "
+             "of this instance); this one writes nothing more to Kafka (%s: %s)",
+             ks->txn_id, what, rd_kafka_error_string(e));
+    } else if (rd_kafka_error_txn_requires_abort(e)) {
+        fail(ks,
+             "kafka: %s failed: %s; the transaction is aborted and the position held before "
+             "it",
+             what, rd_kafka_error_string(e));
+    } else {
+        fail(ks, "kafka: %s failed: %s%s", what, rd_kafka_error_string(e),
+             rd_kafka_error_is_fatal(e) ? " (fatal for this producer)" : "");
+    }
+    rd_kafka_error_destroy(e);
+    return true;
+}
+
+/* Opens a transaction if none is. Returns false when the sink failed. */
+static bool txn_begin(struct kafka_sink *ks)
+{
+    if (ks->txn_id == NULL || ks->in_txn)
+        return !ks->failed;
+    if (txn_failed(ks, "begin_transaction", rd_kafka_begin_transaction(ks->rk)))
+        return false;
+    ks->in_txn = true;
+    ks->txn_since_ms = mono_ms();
+    ks->txn_from = ks->base.last_batch + 1; /* the batch being appended to */
+    return true;
+}
+
+/* Commits the open transaction (at a batch boundary: every batch with messages in it is closed).
+ * Blocks while librdkafka flushes them (delivery reports are served meanwhile). */
+static void txn_commit(struct kafka_sink *ks)
+{
+    if (!ks->in_txn || ks->failed)
+        return;
+    for (int tries = 0;; tries++) {
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(ks->rk, TXN_TIMEOUT_MS);
+        if (e && rd_kafka_error_is_retriable(e) && tries < 3) {
+            log_warn(FAC, ks->base.instance, "kafka: commit_transaction: %s; retrying",
+                     rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            continue;
+        }
+        if (txn_failed(ks, "commit_transaction", e))
+            return; /* kafka_close aborts it */
+        break;
+    }
+    ks->in_txn = false;
+}
+
+/* Whether every batch record is closed (no batch is being appended to). */
+static bool all_closed(const struct kafka_sink *ks)
+{
+    return ks->nq == 0 || ks->q[ks->nq - 1].closed;
 }
 
 /* ---- producing ------------------------------------------------------------------------------ */
@@ -367,6 +467,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     }
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
+    if (ks->txn_id && !ks->closing &&
+        (m->err == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH ||
+         m->err == RD_KAFKA_RESP_ERR_PRODUCER_FENCED || m->err == RD_KAFKA_RESP_ERR__FENCED)) {
+        ks->fenced = true;
+        fail(ks,
+             "kafka: fenced: another producer now holds transactional.id \"%s\" (a newer owner "
+             "of this instance); this one writes nothing more to Kafka (delivery to topic %s: %s)",
+             ks->txn_id, topic, rd_kafka_err2str(m->err));
+        return;
+    }
     if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !ks->closing &&
         ks->base.cfg->too_large == CONFIG_TOO_LARGE_DEAD_LETTER && m->len > 0) {
         /* The broker refused it: the dead-letter record takes its place in the batch. */
@@ -411,6 +521,14 @@ static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
         char why[512];
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
+        if (orig == RD_KAFKA_RESP_ERR__FENCED && ks->txn_id) {
+            ks->fenced = true;
+            fail(ks,
+                 "kafka: fenced: another producer now holds transactional.id \"%s\" (a newer "
+                 "owner of this instance); this one writes nothing more to Kafka (%s)",
+                 ks->txn_id, why);
+            return;
+        }
         fail(ks, "kafka: fatal producer error %s: %s", rd_kafka_err2name(orig), why);
         return;
     }
@@ -530,6 +648,17 @@ static struct sink *kafka_open(const struct sink_conf *conf, struct err *err)
     if (acks && strcmp(acks, "all") != 0 && strcmp(acks, "-1") != 0)
         log_warn(FAC, inst, "kafka: acks=%s: a broker failure may lose acknowledged messages",
                  acks);
+    const char *txn = kv_get(cfg, "transactional.id");
+    if (txn == NULL && conf->fence_id) {
+        txn = conf->fence_id;
+        if (set_prop(kc, inst, "transactional.id", txn, err)) {
+            rd_kafka_conf_destroy(kc);
+            sink_kafka_ops.close(&ks->base);
+            return NULL;
+        }
+    }
+    if (txn && *txn)
+        ks->txn_id = xstrdup(txn);
     rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
     rd_kafka_conf_set_error_cb(kc, on_error);
     rd_kafka_conf_set_log_cb(kc, on_log);
@@ -543,6 +672,21 @@ static struct sink *kafka_open(const struct sink_conf *conf, struct err *err)
         rd_kafka_conf_destroy(kc);
         sink_kafka_ops.close(&ks->base);
         return NULL;
+    }
+    if (ks->txn_id) {
+        /* Registers the id with its transaction coordinator: this fences any older producer
+         * of the same id, and aborts what it left open. */
+        rd_kafka_error_t *e = rd_kafka_init_transactions(ks->rk, TXN_TIMEOUT_MS);
+        if (e) {
+            err_set(err, ERR_SINK,
+                    "instance \"%s\", kafka sink: init_transactions for transactional.id \"%s\" "
+                    "failed: %s (are the brokers reachable, and do they allow transactions?)",
+                    inst, ks->txn_id, rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            sink_kafka_ops.close(&ks->base);
+            return NULL;
+        }
+        log_info(FAC, inst, "kafka: transactional producer, transactional.id \"%s\"", ks->txn_id);
     }
     return &ks->base;
 }
@@ -654,7 +798,7 @@ static bool wants_tombstones(const struct config_sink *cfg)
 static int kafka_append(struct sink *s, const struct change *c, struct err *err)
 {
     struct kafka_sink *ks = (struct kafka_sink *)s;
-    if (ks->failed)
+    if (ks->failed || !txn_begin(ks))
         return failed_err(ks, err);
     uint64_t id = s->last_batch + 1;
     struct format_ctx ctx;
@@ -706,6 +850,8 @@ static int kafka_write_batch(struct sink *s, uint64_t batch_id, struct err *err)
     if (b)
         b->closed = true;
     rd_kafka_poll(ks->rk, 0);
+    if (ks->in_txn && mono_ms() - ks->txn_since_ms >= TXN_COMMIT_MS)
+        txn_commit(ks);
     if (ks->failed)
         return failed_err(ks, err);
     ack_done(ks);
@@ -716,6 +862,9 @@ static int kafka_poll(struct sink *s, int timeout_ms, struct err *err)
 {
     struct kafka_sink *ks = (struct kafka_sink *)s;
     rd_kafka_poll(ks->rk, timeout_ms);
+    /* Between batches (the instance idles, or waits for acks): commit what is open. */
+    if (ks->in_txn && all_closed(ks))
+        txn_commit(ks);
     if (ks->failed)
         return failed_err(ks, err);
     ack_done(ks);
@@ -736,6 +885,15 @@ static void kafka_close(struct sink *s)
         ks->closing = true;
         rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(ks->rk, 0);
+        if (ks->in_txn && !ks->fenced) {
+            /* What it sent stays invisible to read_committed consumers. */
+            rd_kafka_error_t *e = rd_kafka_abort_transaction(ks->rk, 5000);
+            if (e) {
+                log_warn(FAC, ks->base.instance, "kafka: abort_transaction: %s",
+                         rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+            }
+        }
         rd_kafka_destroy(ks->rk);
     }
     for (size_t i = 0; i < ks->nq; i++) /* after the producer: it may read them till then */
@@ -746,6 +904,7 @@ static void kafka_close(struct sink *s)
     strbuf_free(&ks->topic);
     strbuf_free(&ks->tmp);
     free(ks->q);
+    free(ks->txn_id);
     for (size_t i = 0; i < ks->capknown; i++)
         free(ks->known[i]);
     free(ks->known);

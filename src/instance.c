@@ -857,12 +857,16 @@ static int open_sinks(struct instance *in, struct err *err)
     static const struct config_sink hub_cfg = {.format = CONFIG_FORMAT_JSON};
     bool hub = hub_find(in->ic->name) != NULL;
     in->nslots = in->ic->n_sinks + (hub ? 1 : 0);
+    char fence_id[512];
+    snprintf(fence_id, sizeof(fence_id), "sluice.%s.%s",
+             in->ic->positions.cluster ? in->ic->positions.cluster : "", in->ic->name);
     in->slots = xcalloc(in->nslots ? in->nslots : 1, sizeof(*in->slots));
     for (size_t i = 0; i < in->nslots; i++) {
         in->slots[i].in = in;
         bool is_hub = i == in->ic->n_sinks;
-        struct sink_conf sc = {in->ic->name, is_hub ? &hub_cfg : &in->ic->sinks[i], on_ack,
-                               &in->slots[i], (size_t)in->ic->budget_mb << 20};
+        struct sink_conf sc = {
+            in->ic->name,  is_hub ? &hub_cfg : &in->ic->sinks[i], on_ack,
+            &in->slots[i], (size_t)in->ic->budget_mb << 20,       in->cluster ? fence_id : NULL};
         in->slots[i].sink = is_hub ? sink_find("hub")->open(&sc, err) : sink_open(&sc, err);
         if (in->slots[i].sink == NULL)
             return ERR_SINK;

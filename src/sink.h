@@ -49,6 +49,9 @@ struct sink_conf {
     sink_ack_fn ack;
     void *opaque;        /* passed to ack */
     size_t budget_bytes; /* the instance's memory budget (a sink may size its queues by it) */
+    /* Cluster mode: an id that every daemon able to own the instance shares (a Kafka sink
+     * uses it as its transactional.id, so a new owner fences the old one); NULL otherwise. */
+    const char *fence_id;
 };
 
 struct sink;

@@ -55,7 +55,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     }
     static const struct config_sink cs = {.format = CONFIG_FORMAT_JSON};
-    struct sink_conf sc = {"demo", &cs, fz_ack, NULL, 1 << 20};
+    struct sink_conf sc = {"demo", &cs, fz_ack, NULL, 1 << 20, NULL};
     fz_sink = sink_find("hub")->open(&sc, &err);
     if (fz_sink == NULL)
         abort();

@@ -56,7 +56,7 @@ static struct sink *open_sink(enum config_sink_type type,
     cfg.path = (char *)p;
     cfg.rotate_mb = rotate_mb;
     cfg.format = f;
-    struct sink_conf conf = {"demo", &cfg, on_ack, &acks, 0};
+    struct sink_conf conf = {"demo", &cfg, on_ack, &acks, 0, NULL};
     memset(&acks, 0, sizeof(acks));
     return sink_open(&conf, err);
 }
@@ -240,7 +240,7 @@ static void test_registry_and_formats(void)
 static void test_acknowledge(void)
 {
     struct config_sink c0 = {0};
-    struct sink_conf conf = {"demo", &c0, on_ack, &acks, 0};
+    struct sink_conf conf = {"demo", &c0, on_ack, &acks, 0, NULL};
     struct sink s;
 
     memset(&acks, 0, sizeof(acks));

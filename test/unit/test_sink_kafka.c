@@ -31,6 +31,8 @@
 #define NBROKERS 3
 /* The Produce request's ApiKey (librdkafka's RD_KAFKAP_Produce, not in its public headers). */
 #define API_PRODUCE 0
+/* EndTxn's ApiKey (RD_KAFKAP_EndTxn). */
+#define API_END_TXN 26
 
 /* ---- time ---- */
 
@@ -148,9 +150,12 @@ static void kafka_cfg(const char *topic, const char *const *props)
     cfg.kafka = kv;
 }
 
+/* The sink_conf fence_id of the next open_kafka (cluster mode's transactional.id). */
+static const char *fence_id;
+
 static struct sink *open_kafka(const char *instance, struct err *err)
 {
-    struct sink_conf conf = {instance, &cfg, on_ack, &acks, 0};
+    struct sink_conf conf = {instance, &cfg, on_ack, &acks, 0, fence_id};
     memset(&acks, 0, sizeof(acks));
     struct sink *s = sink_open(&conf, err);
     if (s == NULL)
@@ -991,7 +996,7 @@ static void check_bad_prop(const char *key, const char *value)
     rdkafka_errstr(key, value, errstr, sizeof(errstr));
     kafka_cfg("t.{instance}", props);
     cfg.brokers = "127.0.0.1:9";
-    struct sink_conf conf = {"bad", &cfg, on_ack, &acks, 0};
+    struct sink_conf conf = {"bad", &cfg, on_ack, &acks, 0, NULL};
     CU_ASSERT_PTR_NULL(sink_open(&conf, &err));
     CU_ASSERT(err.code < 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, errstr));
@@ -999,6 +1004,99 @@ static void check_bad_prop(const char *key, const char *value)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "instance \"bad\""));
     if (!strstr(err.msg, errstr))
         fprintf(stderr, "\nopen: %s\nlibrdkafka: %s\n", err.msg, errstr);
+}
+
+/* ---- 8. transactions (cluster mode's fence id, or transactional.id) ---- */
+
+/* A transactional sink: batches are acknowledged once committed, messages read back once each. */
+static void test_transactions(void)
+{
+    struct err err = {0};
+    struct tbl t;
+    struct rowc rows[4];
+    mock_start();
+    topic_create("t.txn.shop.items", 2);
+    tbl_init(&t, "items", true);
+    for (int i = 0; i < 4; i++)
+        row_init(&rows[i], &t, i + 1, "v", 5000 + 10 * (uint64_t)i);
+    kafka_cfg("t.{instance}.{db}.{table}", NULL);
+    fence_id = "sluice.c1.txn";
+    struct sink *s = open_kafka("txn", &err);
+    fence_id = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    append_ok(s, &rows[0].c);
+    append_ok(s, &rows[1].c);
+    write_ok(s, 1);
+    append_ok(s, &rows[2].c);
+    append_ok(s, &rows[3].c);
+    write_ok(s, 2);
+    CU_ASSERT_EQUAL(poll_acks(s, 2, 10000, &err), 0);
+    check_acks(2);
+    /* A batch without messages (filtered rows, a commit alone) opens no transaction: it is
+     * acknowledged all the same. */
+    write_ok(s, 3);
+    CU_ASSERT_EQUAL(poll_acks(s, 3, 10000, &err), 0);
+    check_acks(3);
+    sink_close(s);
+    struct msgs ms;
+    consume("t.txn.shop.items", 2, &ms);
+    check_rows(&ms, rows, 4);
+    msgs_free(&ms);
+
+    /* The user's own transactional.id works the same. */
+    const char *props[] = {"transactional.id", "my-own-id", NULL};
+    kafka_cfg("t.{instance}.{db}.{table}", props);
+    s = open_kafka("txn", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    append_ok(s, &rows[0].c);
+    write_ok(s, 1);
+    CU_ASSERT_EQUAL(poll_acks(s, 1, 10000, &err), 0);
+    check_acks(1);
+    sink_close(s);
+    mock_stop();
+}
+
+/* The brokers refuse the producer (a newer one took its transactional.id): the sink fails with
+ * ERR_POS_STALE (the instance steps down), says "fenced", and acknowledges nothing. Both ways a
+ * broker says it: at commit (EndTxn), and on a produce request. */
+static void test_fenced(void)
+{
+    struct err err = {0};
+    struct tbl t;
+    struct rowc rows[1];
+    mock_start();
+    topic_create("t.fence.shop.items", 1);
+    tbl_init(&t, "items", true);
+    row_init(&rows[0], &t, 1, "v", 6000);
+    kafka_cfg("t.{instance}.{db}.{table}", NULL);
+    for (int how = 0; how < 2; how++) {
+        fence_id = "sluice.c1.fence";
+        struct sink *s = open_kafka("fence", &err);
+        fence_id = NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        if (how == 0)
+            rd_kafka_mock_push_request_errors(mc, API_END_TXN, 1,
+                                              RD_KAFKA_RESP_ERR_PRODUCER_FENCED);
+        else
+            rd_kafka_mock_push_request_errors(mc, API_PRODUCE, 1,
+                                              RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH);
+        append_ok(s, &rows[0].c);
+        write_ok(s, 1);
+        memset(&err, 0, sizeof(err));
+        int64_t end = now_ms() + 10000;
+        int r = 0;
+        while (r == 0 && now_ms() < end)
+            r = sink_poll(s, 50, &err);
+        CU_ASSERT_EQUAL(r, ERR_POS_STALE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "fenced"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "sluice.c1.fence"));
+        if (r != ERR_POS_STALE || !strstr(err.msg, "fenced"))
+            fprintf(stderr, "\nfence %d: %d %s\n", how, r, err.msg);
+        CU_ASSERT_EQUAL(acks.n, 0);
+        CU_ASSERT(sink_append(s, &rows[0].c, &err) == ERR_POS_STALE);
+        sink_close(s);
+    }
+    mock_stop();
 }
 
 static void test_bad_property(void)
@@ -1022,6 +1120,8 @@ int main(void)
     CU_add_test(su, "too_large", test_too_large);
     CU_add_test(su, "keys", test_keys);
     CU_add_test(su, "topic_names", test_topic_names);
+    CU_add_test(su, "transactions", test_transactions);
+    CU_add_test(su, "fenced", test_fenced);
     CU_add_test(su, "bad_property", test_bad_property);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

@@ -41,7 +41,7 @@ static struct config_sink cfg = {.type = CONFIG_SINK_STDOUT, .format = CONFIG_FO
 static struct sink *open_stdout(void)
 {
     struct err err = {0};
-    struct sink_conf conf = {"demo", &cfg, on_ack, NULL, 0};
+    struct sink_conf conf = {"demo", &cfg, on_ack, NULL, 0, NULL};
     memset(&acks, 0, sizeof(acks));
     struct sink *s = sink_open(&conf, &err);
     CU_ASSERT_PTR_NOT_NULL(s);
