@@ -108,7 +108,7 @@ struct kafka_sink {
 
 /* A transaction is committed at the first batch boundary this long after it began. */
 #define TXN_COMMIT_MS 100
-/* Bound of init_transactions, commit and abort (librdkafka retries within it). */
+/* Bound of init_transactions and of each commit try (librdkafka retries within it). */
 #define TXN_TIMEOUT_MS 30000
 
 /* Freed slabs kept for reuse: handing a 256 KiB block back to malloc makes it consolidate

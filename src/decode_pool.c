@@ -3,10 +3,10 @@
  *
  * Chunks. The caller's events are copied into the chunk being filled, or only pointed at when
  * fed with decode_pool_feed_borrowed (the caller keeps them valid: see decode_pool_low_water and
- * decode_pool_quiesce). A chunk is closed at the
- * first transaction start (a MySQL, anonymous, tagged or MariaDB GTID event) once it holds
- * CHUNK_BYTES; a new chunk begins with a copy of the last FORMAT_DESCRIPTION seen (a "primer",
- * decoded for its state and not counted), unless its first event is one. A transaction brings
+ * decode_pool_quiesce). A chunk is closed at the first transaction start (a MySQL, anonymous,
+ * tagged or MariaDB GTID event) once it holds CHUNK_BYTES of events; a new chunk begins with a
+ * copy of the last FORMAT_DESCRIPTION seen (a "primer", decoded for its state and not counted),
+ * unless its first event is one. A transaction brings
  * its own table maps, so a chunk decodes the same by itself as in the whole stream.
  *
  * Slots. Chunks live in a ring of nslots slots, indexed by sequence number: `nsub` chunks were
@@ -62,7 +62,7 @@ struct chunk {
     uint64_t seq;
     uint8_t *buf;
     size_t len, cap;
-    size_t bytes;       /* of its events, copied or borrowed: what CHUNK_BYTES and CHUNK_MAX count */
+    size_t bytes;       /* of its events (copied or borrowed): what CHUNK_BYTES counts */
     uint64_t first_off; /* offset of its first event (not the primer); UINT64_MAX when none */
     char *file;
     void *tag;
