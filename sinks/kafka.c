@@ -44,8 +44,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "kafka.h"
 #include "log.h"
 #include "strbuf.h"
@@ -100,10 +100,10 @@ struct kafka_sink {
     unsigned nspare;
     /* Transactions (txn_id set): see the top of the file. */
     char *txn_id;
-    bool in_txn;          /* begin_transaction done, not yet committed */
-    int64_t txn_since_ms; /* when it began */
-    uint64_t txn_from;    /* in_txn: the batch it began in (the batches before are done) */
-    bool fenced;          /* the brokers refused this producer: a newer one owns the id */
+    bool in_txn;           /* begin_transaction done, not yet committed */
+    uint64_t txn_since_ms; /* when it began (clock_mono_ms) */
+    uint64_t txn_from;     /* in_txn: the batch it began in (the batches before are done) */
+    bool fenced;           /* the brokers refused this producer: a newer one owns the id */
 };
 
 /* A transaction is committed at the first batch boundary this long after it began. */
@@ -266,11 +266,21 @@ static int failed_err(struct kafka_sink *ks, struct err *err)
 
 /* ---- transactions --------------------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
+/* The errors by which brokers (or librdkafka) say a newer producer holds our transactional.id. */
+static bool is_fence_error(rd_kafka_resp_err_t code)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+           code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+}
+
+/* Fails the sink as fenced; `how` says where the refusal came from. */
+static void fail_fenced(struct kafka_sink *ks, const char *how)
+{
+    ks->fenced = true;
+    fail(ks,
+         "kafka: fenced: another producer now holds transactional.id \"%s\" (a newer owner of "
+         "this instance); this one writes nothing more to Kafka (%s)",
+         ks->txn_id, how);
 }
 
 /* Handles the error of a transactional call (NULL: none). Returns true when there was one; the
@@ -279,14 +289,10 @@ static bool txn_failed(struct kafka_sink *ks, const char *what, rd_kafka_error_t
 {
     if (e == NULL)
         return false;
-    rd_kafka_resp_err_t code = rd_kafka_error_code(e);
-    if (code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
-        code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
-        ks->fenced = true;
-        fail(ks,
-             "kafka: fenced: another producer now holds transactional.id \"%s\" (a newer owner "
-             "of this instance); this one writes nothing more to Kafka (%s: %s)",
-             ks->txn_id, what, rd_kafka_error_string(e));
+    if (is_fence_error(rd_kafka_error_code(e))) {
+        char how[512];
+        snprintf(how, sizeof(how), "%s: %s", what, rd_kafka_error_string(e));
+        fail_fenced(ks, how);
     } else if (rd_kafka_error_txn_requires_abort(e)) {
         fail(ks,
              "kafka: %s failed: %s; the transaction is aborted and the position held before "
@@ -308,7 +314,7 @@ static bool txn_begin(struct kafka_sink *ks)
     if (txn_failed(ks, "begin_transaction", rd_kafka_begin_transaction(ks->rk)))
         return false;
     ks->in_txn = true;
-    ks->txn_since_ms = mono_ms();
+    ks->txn_since_ms = clock_mono_ms();
     ks->txn_from = ks->base.last_batch + 1; /* the batch being appended to */
     return true;
 }
@@ -467,14 +473,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     }
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
-    if (ks->txn_id && !ks->closing &&
-        (m->err == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH ||
-         m->err == RD_KAFKA_RESP_ERR_PRODUCER_FENCED || m->err == RD_KAFKA_RESP_ERR__FENCED)) {
-        ks->fenced = true;
-        fail(ks,
-             "kafka: fenced: another producer now holds transactional.id \"%s\" (a newer owner "
-             "of this instance); this one writes nothing more to Kafka (delivery to topic %s: %s)",
-             ks->txn_id, topic, rd_kafka_err2str(m->err));
+    if (ks->txn_id && !ks->closing && is_fence_error(m->err)) {
+        char how[512];
+        snprintf(how, sizeof(how), "delivery to topic %s: %s", topic, rd_kafka_err2str(m->err));
+        fail_fenced(ks, how);
         return;
     }
     if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !ks->closing &&
@@ -522,11 +524,7 @@ static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
         char why[512];
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
         if (orig == RD_KAFKA_RESP_ERR__FENCED && ks->txn_id) {
-            ks->fenced = true;
-            fail(ks,
-                 "kafka: fenced: another producer now holds transactional.id \"%s\" (a newer "
-                 "owner of this instance); this one writes nothing more to Kafka (%s)",
-                 ks->txn_id, why);
+            fail_fenced(ks, why);
             return;
         }
         fail(ks, "kafka: fatal producer error %s: %s", rd_kafka_err2name(orig), why);
@@ -850,7 +848,7 @@ static int kafka_write_batch(struct sink *s, uint64_t batch_id, struct err *err)
     if (b)
         b->closed = true;
     rd_kafka_poll(ks->rk, 0);
-    if (ks->in_txn && mono_ms() - ks->txn_since_ms >= TXN_COMMIT_MS)
+    if (ks->in_txn && clock_mono_ms() - ks->txn_since_ms >= TXN_COMMIT_MS)
         txn_commit(ks);
     if (ks->failed)
         return failed_err(ks, err);

@@ -641,13 +641,20 @@ static void test_retriable_errors(void)
 /* ---- 4. permanent failure ---- */
 
 /* Polls until the sink fails; checks the error and that nothing is acknowledged after. */
+/* Polls s until it fails or deadline_ms passed; returns the last poll's result (err filled). */
+static int poll_until_failure(struct sink *s, int deadline_ms, struct err *err)
+{
+    int64_t end = now_ms() + deadline_ms;
+    int r = 0;
+    while (r == 0 && now_ms() < end)
+        r = sink_poll(s, 50, err);
+    return r;
+}
+
 static void expect_failure(struct sink *s, const char *topic, const char *cause)
 {
     struct err err = {0};
-    int64_t end = now_ms() + 15000;
-    int r = 0;
-    while (r == 0 && now_ms() < end)
-        r = sink_poll(s, 50, &err);
+    int r = poll_until_failure(s, 15000, &err);
     CU_ASSERT(r < 0);
     CU_ASSERT_EQUAL(err.code, r);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, topic));
@@ -1083,10 +1090,7 @@ static void test_fenced(void)
         append_ok(s, &rows[0].c);
         write_ok(s, 1);
         memset(&err, 0, sizeof(err));
-        int64_t end = now_ms() + 10000;
-        int r = 0;
-        while (r == 0 && now_ms() < end)
-            r = sink_poll(s, 50, &err);
+        int r = poll_until_failure(s, 10000, &err);
         CU_ASSERT_EQUAL(r, ERR_POS_STALE);
         CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "fenced"));
         CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "sluice.c1.fence"));
