@@ -80,6 +80,16 @@ cstatus() {
 owned_counts() {
     cstatus | jq -r '[.daemons[] | (.owned | length)] | map(tostring) | join(" ")' 2>/dev/null
 }
+# first_streaming_after INSTANCE T0_NS: ms from T0 to the first "[INSTANCE] standby -> streaming"
+# line of A or B stamped at or after T0 (99999 when there is none).
+first_streaming_after() {
+    _best=99999
+    for _l in $(grep -h "INST \[$1\] standby -> streaming" "$W/a.log" "$W/b.log" | cut -d' ' -f1); do
+        _ms=$(($(date -u -d "$_l" +%s%3N) - $2 / 1000000))
+        [ "$_ms" -ge 0 ] && [ "$_ms" -lt "$_best" ] && _best=$_ms
+    done
+    echo "$_best"
+}
 # wait_spread "COUNTS" TIMEOUT_S: until owned_counts is COUNTS and every instance has an owner.
 wait_spread() {
     _end=$(($(date +%s) + $2))
@@ -165,6 +175,7 @@ check "cluster status (text) lists daemons with admin addresses and owners" sh -
 # ---- 3. kill -9 of C under load -------------------------------------------------------------
 load_start
 sleep 2
+ORPHANS=$(cstatus | jq -r '.instances[] | select(.owner == "node-c") | .name')
 kill -KILL "$PID_c"
 wait "$PID_c" 2>/dev/null || true
 t0=$(date +%s%N)
@@ -174,11 +185,19 @@ if wait_spread "3 3" $((TMO / 1000 + 20)); then
 else
     not_ok "kill -9 of C: A and B run 3 each" "owned: $(owned_counts)" "$(tail -n 20 "$W/a.log")" "$(tail -n 20 "$W/b.log")"
 fi
-# Every instance streams again within the session timeout + 2 s of the kill (+ the poll).
+# Each orphan streams on A or B within the session timeout + 2 s of the kill. Taken from the
+# daemons' own log lines (millisecond UTC stamps), not from polling their status, which under
+# ASan on a loaded machine adds a second of its own.
+worst=0
+for i in $ORPHANS; do
+    _t=$(first_streaming_after "$i" "$t0")
+    [ "$_t" -gt "$worst" ] && worst=$_t
+done
+check "C's instances ($(echo $ORPHANS)) stream on A or B $worst ms after the kill (limit: session timeout $TMO + 2000 ms)" \
+    sh -c "[ -n '$ORPHANS' ] && [ $worst -le $((TMO + 2000)) ]"
 _end=$(($(date +%s) + 30))
 while [ $(($(streaming_on "$PORT_a") + $(streaming_on "$PORT_b"))) -lt $N ] && [ "$(date +%s)" -lt "$_end" ]; do sleep 0.1; done
-dt=$((($(date +%s%N) - t0) / 1000000))
-check "all 6 instances stream again ${dt} ms after the kill (limit: session timeout $TMO + 2000 ms)" sh -c "[ $dt -le $((TMO + 2000)) ]"
+check "all 6 instances stream on A and B (their status)" sh -c "[ $(($(streaming_on "$PORT_a") + $(streaming_on "$PORT_b"))) -eq $N ]"
 sleep 1
 load_stop
 if wait_caught_up 40; then ok "every instance catches up with the server"; else not_ok "every instance catches up" "$(cstatus | head -c 1500)"; fi
