@@ -55,6 +55,8 @@ struct decoder {
 
     struct tmap_entry *buckets[TMAP_BUCKETS];
     uint32_t ntmaps;
+    struct table_map **retired; /* retain_maps: maps dropped but maybe still referenced */
+    size_t nretired, capretired;
 
     /* Row numbering (change.row) within one position. */
     uint64_t row_pos;
@@ -95,13 +97,34 @@ struct decoder *decoder_new(const struct decoder_opts *opts)
     return d;
 }
 
+/* A map leaves the cache: freed, or kept until decoder_release_maps with retain_maps. */
+static void tmap_drop(struct decoder *d, struct table_map *tm)
+{
+    if (!d->o.retain_maps) {
+        table_map_free(tm);
+        return;
+    }
+    if (d->nretired == d->capretired) {
+        d->capretired = d->capretired ? d->capretired * 2 : 16;
+        d->retired = xrealloc(d->retired, d->capretired * sizeof(*d->retired));
+    }
+    d->retired[d->nretired++] = tm;
+}
+
+void decoder_release_maps(struct decoder *d)
+{
+    for (size_t i = 0; i < d->nretired; i++)
+        table_map_free(d->retired[i]);
+    d->nretired = 0;
+}
+
 static void tmaps_clear(struct decoder *d)
 {
     for (unsigned i = 0; i < TMAP_BUCKETS; i++) {
         struct tmap_entry *e = d->buckets[i];
         while (e) {
             struct tmap_entry *n = e->next;
-            table_map_free(e->tm);
+            tmap_drop(d, e->tm);
             free(e);
             e = n;
         }
@@ -115,6 +138,8 @@ void decoder_free(struct decoder *d)
     if (d == NULL)
         return;
     tmaps_clear(d);
+    decoder_release_maps(d);
+    free(d->retired);
     free(d->file);
     strbuf_free(&d->text);
     strbuf_free(&d->unz);
@@ -213,7 +238,7 @@ static int tmap_put(struct decoder *d, const uint8_t *body, size_t len, struct e
         int rc = tmap_parse(d, body, len, phl, &tm, err);
         if (rc)
             return rc;
-        table_map_free(e->tm);
+        tmap_drop(d, e->tm);
         e->tm = tm;
         return 0;
     }
@@ -601,6 +626,42 @@ static int do_query(struct decoder *d,
     if (kind != CHANGE_DDL || !d->in_txn)
         end_txn(d);
     return r;
+}
+
+enum decoder_query decoder_query_class(const struct decoder *d, const uint8_t *ev, size_t len)
+{
+    if (len < BINLOG_HEADER_LEN)
+        return DECODER_Q_NONE;
+    if (ev[4] == BINLOG_EV_MARIA_QUERY_COMPRESSED)
+        return DECODER_Q_SCHEMA; /* its text is not unpacked here */
+    if (ev[4] != BINLOG_EV_QUERY)
+        return DECODER_Q_NONE;
+    const uint8_t *body = ev + BINLOG_HEADER_LEN;
+    size_t blen = len - BINLOG_HEADER_LEN;
+    if (decoder_has_checksum(d) && blen >= BINLOG_CHECKSUM_LEN)
+        blen -= BINLOG_CHECKSUM_LEN;
+    unsigned phl = d->fde.post_header_len[BINLOG_EV_QUERY];
+    if (phl < 11)
+        phl = 13;
+    if (blen < phl)
+        return DECODER_Q_SCHEMA;
+    size_t off = phl + (phl >= 13 ? le16(body + 11) : 0) + (size_t)body[8] + 1;
+    if (off > blen)
+        return DECODER_Q_SCHEMA;
+    const uint8_t *q = body + off;
+    size_t n = blen - off;
+    /* As do_query reads them. */
+    if (starts_with_ci(q, n, "BEGIN") || starts_with_ci(q, n, "XA START") ||
+        starts_with_ci(q, n, "XA BEGIN"))
+        return DECODER_Q_BEGIN;
+    if (starts_with_ci(q, n, "XA END") || starts_with_ci(q, n, "SAVEPOINT") ||
+        (n > 12 && starts_with_ci(q, 11, "ROLLBACK TO")))
+        return DECODER_Q_INNER;
+    if (starts_with_ci(q, n, "COMMIT") || starts_with_ci(q, n, "ROLLBACK") ||
+        starts_with_ci(q, n, "XA PREPARE") || starts_with_ci(q, n, "XA COMMIT") ||
+        starts_with_ci(q, n, "XA ROLLBACK"))
+        return DECODER_Q_END;
+    return DECODER_Q_SCHEMA;
 }
 
 static void fmt_uuid(char *out, const uint8_t *u)

@@ -40,6 +40,8 @@ struct decoder_opts {
     bool checksum_before_fde; /* events before the first FORMAT_DESCRIPTION end with a CRC32:
                                  a replication stream's fake ROTATE, when the connection set
                                  @master_binlog_checksum to CRC32 (files: false) */
+    bool retain_maps; /* table maps that leave the cache are kept (changes emitted earlier may
+                         still point at them) until decoder_release_maps */
     decoder_emit_fn emit;
     decoder_warn_fn warn;              /* may be NULL */
     decoder_table_map_fn on_table_map; /* may be NULL */
@@ -78,6 +80,22 @@ int decoder_prime(
 /* Drops every cached table map, so the next TABLE_MAP of each table is parsed again and passed
  * to on_table_map (after a DDL changed the schema). */
 void decoder_forget_tables(struct decoder *d);
+
+/* Frees the table maps kept by retain_maps (once no change emitted before is in use). */
+void decoder_release_maps(struct decoder *d);
+
+/* What a whole event [ev, ev+len) is as a query (read with the format description d was last
+ * fed): not one; a transaction's BEGIN (or XA START); its end (COMMIT, ROLLBACK, the XA
+ * outcomes); a statement inside it that changes no data (XA END, SAVEPOINT, ROLLBACK TO); or
+ * any other statement, which may change the schema (a compressed one always counts as such). */
+enum decoder_query {
+    DECODER_Q_NONE,
+    DECODER_Q_BEGIN,
+    DECODER_Q_END,
+    DECODER_Q_INNER,
+    DECODER_Q_SCHEMA,
+};
+enum decoder_query decoder_query_class(const struct decoder *d, const uint8_t *ev, size_t len);
 
 const struct decoder_stats *decoder_get_stats(const struct decoder *d);
 
