@@ -54,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -456,6 +457,7 @@ undo:
 static void *writer_main(void *arg)
 {
     struct file_sink *fs = arg;
+    prctl(PR_SET_NAME, "sink-file", 0, 0, 0);
     pthread_mutex_lock(&fs->mu);
     for (;;) {
         while (!fs->stop && !fs->reopen_req && fs->ninbox == 0)

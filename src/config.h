@@ -135,6 +135,7 @@ struct config_instance {
     } source;
     struct config_start start;
     uint32_t budget_mb;        /* in-flight budget, MiB */
+    uint32_t decode_threads;   /* stream_pool workers; 0: decode on the instance's thread */
     uint32_t stall_timeout_ms; /* no event nor heartbeat this long = stalled */
     struct {
         /* Each list's count follows it: the loader relies on that layout. */

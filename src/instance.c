@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,7 @@
 #include "position_find.h"
 #include "schema.h"
 #include "sink.h"
+#include "stream_pool.h"
 #include "stream_pos.h"
 #include "table_map.h"
 #include "xmalloc.h"
@@ -65,6 +67,8 @@
 /* Reconnect backoff. */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
+/* With decode threads: how long the socket must stay empty before the stream counts as idle. */
+#define POOL_IDLE_MS 5
 /* The purge horizon is measured at most this often. */
 #define HORIZON_EVERY_MS 10000
 
@@ -134,7 +138,10 @@ struct instance {
     struct sink_slot *slots;
     size_t nslots;
     struct schema *schema;
+    /* The schema is also reached by the pool's threads (table maps): under schema_mu. */
+    pthread_mutex_t schema_mu;
     struct decoder *dec;
+    struct stream_pool *pool; /* decode_threads > 0: rows decoded on its threads */
     struct binlog_conn *conn;
     struct stream_pos sp;
     char server_uuid[37];
@@ -167,9 +174,9 @@ struct instance {
 
     struct err fail; /* the error that ends the current connection / instance */
     bool fail_fatal;
-    _Atomic uint64_t last_event_ms;    /* monotonic ms of the last event (0: not streaming) */
-    const struct table_map *filter_tm; /* last table-map pointer the filter decided on */
-    bool filter_keep;
+    _Atomic uint64_t last_event_ms;         /* monotonic ms of the last event (0: not streaming) */
+    char filter_db[257], filter_table[257]; /* the table the filter last decided on */
+    bool filter_valid, filter_keep;
     struct change_col *drop_buf;
     size_t drop_cap;
 
@@ -257,13 +264,21 @@ static size_t inflight_total(const struct instance *in)
     return n;
 }
 
+static uint64_t locked_schema_version(struct instance *in)
+{
+    pthread_mutex_lock(&in->schema_mu);
+    uint64_t v = schema_version(in->schema);
+    pthread_mutex_unlock(&in->schema_mu);
+    return v;
+}
+
 static void publish(struct instance *in)
 {
     pthread_mutex_lock(&in->mu);
     position_copy(&in->st_parsed, &in->committed);
     position_copy(&in->st_consumed, &in->consumed);
     in->st_inflight = inflight_total(in);
-    in->st_schema_versions = in->schema ? schema_version(in->schema) : 0;
+    in->st_schema_versions = in->schema ? locked_schema_version(in) : 0;
     pthread_mutex_unlock(&in->mu);
 }
 
@@ -484,7 +499,9 @@ static int wait_budget(struct instance *in, struct err *err)
 
 static bool table_wanted(struct instance *in, const struct table_map *tm)
 {
-    if (tm == in->filter_tm)
+    /* By name: maps of several decoders (and freed ones' addresses) come by. */
+    if (in->filter_valid && strcmp(tm->db, in->filter_db) == 0 &&
+        strcmp(tm->table, in->filter_table) == 0)
         return in->filter_keep;
     char name[512];
     snprintf(name, sizeof(name), "%s.%s", tm->db, tm->table);
@@ -493,7 +510,12 @@ static bool table_wanted(struct instance *in, const struct table_map *tm)
         keep = regexec(&in->ic->filters.include[i].re, name, 0, NULL, 0) == 0;
     for (size_t i = 0; keep && i < in->ic->filters.n_exclude; i++)
         keep = regexec(&in->ic->filters.exclude[i].re, name, 0, NULL, 0) != 0;
-    in->filter_tm = tm;
+    in->filter_valid =
+        strlen(tm->db) < sizeof(in->filter_db) && strlen(tm->table) < sizeof(in->filter_table);
+    if (in->filter_valid) {
+        strcpy(in->filter_db, tm->db);
+        strcpy(in->filter_table, tm->table);
+    }
     in->filter_keep = keep;
     return keep;
 }
@@ -584,7 +606,7 @@ static int commit_boundary(struct instance *in, const struct change *c)
             return ERR_INSTANCE;
     }
     if (in->schema)
-        in->committed_schema = schema_version(in->schema);
+        in->committed_schema = locked_schema_version(in);
     in->batch_commit = true;
     in->in_txn = in->in_begin = false;
     return 0;
@@ -730,13 +752,17 @@ static int on_change(const struct change *c, void *opaque)
         return end_of_txn(in, c);
     case CHANGE_DDL: {
         if (in->schema) {
+            pthread_mutex_lock(&in->schema_mu);
             int r = schema_apply_query(in->schema, c->db, c->sql, c->sql_len, c->file, c->pos,
                                        &in->fail);
+            pthread_mutex_unlock(&in->schema_mu);
             if (r < 0)
                 return r;
             if (r > 0) {
                 decoder_forget_tables(in->dec);
-                in->filter_tm = NULL;
+                if (in->pool)
+                    stream_pool_forget_tables(in->pool);
+                in->filter_valid = false;
             }
         }
         bool is_stmt = c->sql_len >= 5 && strncasecmp(c->sql, "BEGIN", 5) == 0;
@@ -784,11 +810,23 @@ static int on_change(const struct change *c, void *opaque)
     return 0;
 }
 
+/* A table map of `file` at `offset` checked against (and completed from) the schema. Any
+ * thread: the pool's run it too. */
+static int pool_table_map(
+    struct table_map *tm, const char *file, uint64_t offset, void *opaque, struct err *err)
+{
+    struct instance *in = opaque;
+    pthread_mutex_lock(&in->schema_mu);
+    schema_set_position(in->schema, file, offset);
+    int rc = schema_table_map(tm, in->schema, err);
+    pthread_mutex_unlock(&in->schema_mu);
+    return rc;
+}
+
 static int on_table_map(struct table_map *tm, void *opaque, struct err *err)
 {
     struct instance *in = opaque;
-    schema_set_position(in->schema, in->sp.file, in->cur_offset);
-    return schema_table_map(tm, in->schema, err);
+    return pool_table_map(tm, in->sp.file, in->cur_offset, in, err);
 }
 
 static void on_warn(const char *msg, void *opaque)
@@ -1039,13 +1077,28 @@ static int connect_source(struct instance *in, const char *password, bool first,
 
     decoder_free(in->dec);
     in->dec = new_decoder(in, in->conn);
+    stream_pool_free(in->pool);
+    in->pool = NULL;
+    if (in->ic->decode_threads > 0) {
+        struct stream_pool_opts po = {
+            .threads = in->ic->decode_threads,
+            .checksum_before_fde = binlog_conn_has_checksum(in->conn),
+            .replay = on_change,
+            .warn = on_warn,
+            .on_table_map = in->schema ? pool_table_map : NULL,
+            .opaque = in,
+        };
+        in->pool = stream_pool_new(&po, err);
+        if (in->pool == NULL)
+            return err->code;
+    }
     stream_pos_free(&in->sp);
     stream_pos_init(&in->sp, binlog_conn_start_file(in->conn), binlog_conn_start_pos(in->conn),
                     binlog_conn_has_checksum(in->conn));
     decoder_set_file(in->dec, in->sp.file);
     in->in_txn = in->in_begin = false;
     in->xa_group = false;
-    in->filter_tm = NULL;
+    in->filter_valid = false;
     set_conn_fd(in, binlog_conn_fd(in->conn));
     return 0;
 }
@@ -1106,13 +1159,19 @@ static int reread_xa(
 
 /* ---- the stream ---------------------------------------------------------------------------- */
 
-/* True when the connection's socket has nothing waiting: the stream has caught up. */
-static bool socket_idle(int fd)
+/* True when the connection's socket has nothing waiting after up to timeout_ms. */
+static bool socket_wait(int fd, int timeout_ms)
 {
     if (fd < 0)
         return true;
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    return poll(&p, 1, 0) == 0;
+    return poll(&p, 1, timeout_ms) == 0;
+}
+
+/* True when the connection's socket has nothing waiting: the stream has caught up. */
+static bool socket_idle(int fd)
+{
+    return socket_wait(fd, 0);
 }
 
 /* Measures the purge horizon of the consumed position (at most every HORIZON_EVERY_MS, on
@@ -1166,6 +1225,20 @@ static int stream(struct instance *in)
             return rc;
         /* Close the batch when the stream is idle, or the batch is large or old. */
         bool idle = socket_idle(fd);
+        if (idle && in->pool && stream_pool_pending(in->pool)) {
+            /* The server may only be a little behind this thread: a moment's pause is not
+             * idleness. Replay what the pool decoded while waiting up to POOL_IDLE_MS for
+             * more; then (idle) everything read is decoded and passed on before the idle
+             * steps below. */
+            for (int t = 0; idle && t < POOL_IDLE_MS; t++) {
+                rc = stream_pool_replay_ready(in->pool, err);
+                if (rc)
+                    return rc;
+                idle = socket_wait(fd, 1);
+            }
+            if (idle && (rc = stream_pool_flush(in->pool, err)) != 0)
+                return rc;
+        }
         bool closed = false;
         if ((in->batch_changes || in->batch_commit) &&
             (idle || in->batch_cost >= BATCH_MAX_BYTES ||
@@ -1230,7 +1303,17 @@ static int stream(struct instance *in)
             continue; /* idle: back to the top, where open batches are closed */
         atomic_fetch_add_explicit(&in->n_bytes, len, memory_order_relaxed);
         in->cur_offset = stream_pos_offset(&in->sp, ev, len);
-        rc = decoder_feed(in->dec, ev, len, in->cur_offset, err);
+        if (in->pool) {
+            /* in->dec only follows the format (checksums) and the file name. */
+            uint8_t type = len > 4 ? ev[4] : 0;
+            rc = 0;
+            if (type == BINLOG_EV_FORMAT_DESCRIPTION || type == BINLOG_EV_ROTATE)
+                rc = decoder_feed(in->dec, ev, len, in->cur_offset, err);
+            if (rc == 0)
+                rc = stream_pool_feed(in->pool, ev, len, in->cur_offset, in->sp.file, err);
+        } else {
+            rc = decoder_feed(in->dec, ev, len, in->cur_offset, err);
+        }
         if (rc)
             return rc;
         stream_pos_advance(&in->sp, ev, len, decoder_has_checksum(in->dec));
@@ -1273,6 +1356,9 @@ static void drain(struct instance *in, bool wait)
 
 static void close_conn(struct instance *in)
 {
+    /* What the pool read but did not pass on is read again from `committed`. */
+    stream_pool_free(in->pool);
+    in->pool = NULL;
     set_conn_fd(in, -1);
     binlog_conn_close(in->conn);
     in->conn = NULL;
@@ -1368,6 +1454,9 @@ static void *run(void *arg)
 {
     struct instance *in = arg;
     const char *name = in->ic->name;
+    char tname[16]; /* the thread's name in top -H and perf: "i:" and the instance's */
+    snprintf(tname, sizeof(tname), "i:%s", name);
+    prctl(PR_SET_NAME, tname, 0, 0, 0);
     struct err err = {0};
     char *password = NULL;
     char lock[4096];
@@ -1515,6 +1604,7 @@ struct instance *instance_new(const struct config *cfg, const struct config_inst
     in->cfg = cfg;
     in->ic = ic;
     pthread_mutex_init(&in->mu, NULL);
+    pthread_mutex_init(&in->schema_mu, NULL);
     in->state = INSTANCE_STARTING;
     in->since = time(NULL);
     in->conn_fd = -1;
@@ -1603,6 +1693,7 @@ void instance_free(struct instance *in)
         position_free(&in->xa[i].before);
     free(in->xa);
     position_free(&in->xa_before);
+    stream_pool_free(in->pool);
     decoder_free(in->dec);
     binlog_conn_close(in->conn);
     stream_pos_free(&in->sp);
@@ -1617,6 +1708,7 @@ void instance_free(struct instance *in)
     position_free(&in->committed);
     position_free(&in->consumed);
     pthread_mutex_destroy(&in->mu);
+    pthread_mutex_destroy(&in->schema_mu);
     free(in);
 }
 

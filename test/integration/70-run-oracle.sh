@@ -18,7 +18,9 @@
 # offset, row), apply insert/update/delete) and compared with SELECT rendered by the server in
 # sluice's JSON conventions. Then: SIGTERM stops the daemon with exit 0 and its saved position
 # is the binlog end; a restart re-emits nothing; changes made after it arrive, and the tables
-# still match. The same again, shorter, with binlog_row_metadata=FULL.
+# still match. The same again, shorter, with binlog_row_metadata=FULL. Throughout, the instance
+# runs on 2 decode threads and a twin instance of the same daemon reads the same stream with
+# decode_threads: 0: both sinks are compared byte for byte after each round.
 set -eu
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -78,6 +80,27 @@ compare_all() {
     fi
 }
 
+# compare_twin MODE ROUND: once the `serial` instance consumed up to END_FILE:END_POS too, its
+# sink equals the oracle instance's (decoded on decode threads), byte for byte.
+compare_twin() {
+    _end=$(($(date +%s) + 60))
+    while :; do
+        _tw=$("$SLUICE" status --admin "127.0.0.1:$ADMIN_PORT" --json 2>/dev/null |
+            jq -r '.instances[] | select(.name == "serial") | "\(.consumed.file) \(.consumed.offset)"' 2>/dev/null || true)
+        # shellcheck disable=SC2086 # "FILE OFFSET"
+        [ -n "$_tw" ] && pos_ge $_tw "$END_FILE" "$END_POS" && break
+        [ "$(date +%s)" -ge "$_end" ] && break
+        sleep 0.3
+    done
+    if cmp -s "$SINK" "$SINK.serial"; then
+        ok "$1: $2: the sink decoded on 2 decode threads = the one decoded on the instance's thread ($(wc -l <"$SINK" | tr -d ' ') lines)"
+    else
+        not_ok "$1: $2: the sink decoded on 2 decode threads = the one decoded on the instance's thread" \
+            "serial at ${_tw:-?}, end $END_FILE:$END_POS" "$(cmp "$SINK" "$SINK.serial" 2>&1 | head -n 2)" \
+            "$(diff "$SINK" "$SINK.serial" 2>&1 | head -n 6 | cut -c 1-300)"
+    fi
+}
+
 run_mode() {
     MODE=$1 NTX=$2 BULK_N=$3
     shift 3
@@ -93,6 +116,17 @@ run_mode() {
     cdc_user
     ADMIN_PORT=$(free_port)
     sluice_config "$W/sluice.yaml" oracle "$SINK" 200
+    # The oracle instance decodes on 2 decode threads (sluice_config); a twin, `serial`, reads
+    # the same stream on its own thread only. Their sinks must be the same, byte for byte.
+    cat >>"$W/sluice.yaml" <<EOF
+  - name: serial
+    source: {host: 127.0.0.1, port: $MARIADB_PORT, user: cdc, password: cdcpass, heartbeat_ms: 1000}
+    start: earliest
+    decode_threads: 0
+    positions: {store: file, dir: $W/var/positions, save_interval_ms: 200}
+    sinks:
+      - {type: file, path: $SINK.serial, format: json}
+EOF
     sluice_start "$W/sluice.yaml" "$LOG"
     if wait_state streaming 30; then
         ok "$MODE: sluice run reaches state streaming"
@@ -139,6 +173,7 @@ run_mode() {
         not_ok "$MODE: the ALTER TABLE is in the sink as a ddl line" "$(grep -c '"type":"ddl"' "$SINK" || true) ddl lines"
     fi
     compare_all "$MODE" run1
+    compare_twin "$MODE" run1
 
     # A clean stop: exit 0, position saved at the end.
     sluice_stop 30
@@ -177,6 +212,7 @@ run_mode() {
         if { echo "USE $DB;"; cat "$W/workload2.sql"; } | sql >"$W/sql.out" 2>&1; then
             if wait_caught_up "$MODE after the restart" 60; then
                 compare_all "$MODE" run2
+                compare_twin "$MODE" run2
             fi
         else
             not_ok "$MODE: the workload after the restart runs" "$(head -n 5 "$W/sql.out")"

@@ -236,7 +236,8 @@ _RS_SLUICE_PIDS=""
 
 # sluice_config OUT NAME SINKPATH [SAVE_INTERVAL_MS]: writes a config for one instance reading
 # the current MariaDB as cdc into a JSON-lines file sink; state under $W/var, admin on
-# 127.0.0.1:$ADMIN_PORT (set ADMIN_PORT first).
+# 127.0.0.1:$ADMIN_PORT (set ADMIN_PORT first). The instance decodes on 2 decode threads
+# (SLUICE_DECODE_THREADS): the tests that use this run the stream pool (src/stream_pool.c).
 sluice_config() {
     cat >"$1" <<EOF
 log: {level: info}
@@ -247,6 +248,7 @@ instances:
     source: {host: 127.0.0.1, port: $MARIADB_PORT, user: cdc, password: cdcpass, heartbeat_ms: 1000}
     start: earliest
     stall_timeout_ms: 10000
+    decode_threads: ${SLUICE_DECODE_THREADS:-2}
     positions: {store: file, dir: $W/var/positions, save_interval_ms: ${4:-200}}
     sinks:
       - {type: file, path: $3, format: json}
