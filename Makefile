@@ -138,9 +138,17 @@ $(CLIENT_BENCH): test/bench/client_bench.c build/libsluice.a
 	$(CC) $(CFLAGS) -o $@ $< build/libsluice.a $(LDFLAGS) \
 	    $(CLIENT_DEPS)
 
-bench: $(SLUICE) $(KAFKA_MOCK) $(CLIENT_BENCH)
+# Its stopwatch: polls `sluice run`'s admin endpoint in one process until it caught up.
+WAIT_BENCH := $(BUILD)/bench/wait_caught_up
+
+$(WAIT_BENCH): test/bench/wait_caught_up.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+bench: $(SLUICE) $(KAFKA_MOCK) $(CLIENT_BENCH) $(WAIT_BENCH)
 	SLUICE=$(abspath $(SLUICE)) KAFKA_MOCK=$(abspath $(KAFKA_MOCK)) \
-	    CLIENT_BENCH=$(abspath $(CLIENT_BENCH)) sh scripts/bench.sh
+	    CLIENT_BENCH=$(abspath $(CLIENT_BENCH)) WAIT_BENCH=$(abspath $(WAIT_BENCH)) \
+	    sh scripts/bench.sh
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -11,12 +11,16 @@
 #   (a) mariadb-binlog --read-from-remote-server --raw --to-last-log binlog.000001 as cdc,
 #       into a temp dir: the raw dump rate of the stream;
 #   (b) sluice run (start: earliest, one file sink, format json, fsynced before each ack,
-#       default budget_mb) under /usr/bin/time -v, timed from its start until
-#       `sluice status --json` shows the consumed position at SHOW MASTER STATUS (polled every
-#       50 ms), then SIGTERM. Peak RSS: time's "Maximum resident set size", cross-checked with
-#       the daemon's VmHWM read just before the SIGTERM. Its CPU seconds (user + system) are
-#       logged too: far below the wall time means it waits (fdatasync), not computes.
-# Row changes per second and MB/s of binlog are printed for both, side by side, with the ratio
+#       default budget_mb, decode_threads 0) under /usr/bin/time -v, timed from its start
+#       until its admin endpoint shows the consumed position at SHOW MASTER STATUS (polled every
+#       10 ms by one process, WAIT_BENCH = build/.../bench/wait_caught_up; without it,
+#       `sluice status --json` every 50 ms), then SIGTERM. Peak RSS: time's "Maximum resident
+#       set size", cross-checked with the daemon's VmHWM read just before the SIGTERM. Its CPU
+#       seconds (user + system) are logged too: far below the wall time means it waits
+#       (fdatasync), not computes;
+#   (c) the same with decode_threads: 2 (transactions decoded on 2 threads beside the
+#       instance's, src/stream_pool.c).
+# Row changes per second and MB/s of binlog are printed for all, side by side, with the ratio
 # against the target (sluice >= 50% of the raw dump rate) and the peak RSS against 128 MiB.
 #
 # Part 2, one big transaction. FLUSH BINARY LOGS, then one INSERT ... SELECT of LIVE_BIG_ROWS
@@ -62,6 +66,8 @@
 #   LIVE_KAFKA_PROPS    the sink's `kafka:` map in part 3, inside {} (default "linger.ms: 5")
 #   LIVE_CLIENT   1 (default) runs part 4, 0 skips it
 #   LIVE_CLIENT_CHANGES  max_changes of the client's GETs in part 4 (default 100000)
+#   WAIT_BENCH    absolute path of the stopwatch of parts 1-3 (`make bench` builds and sets it;
+#                 unset: the 50 ms `sluice status` loop)
 #   CLIENT_BENCH  absolute path of the part 4 client (default build/bench/client_bench; `make
 #                 bench` builds and sets it)
 #   BENCH_KEEP=1  keep the temp dir and print its path
@@ -292,6 +298,7 @@ instances:
     source: {host: 127.0.0.1, port: $PORT, user: cdc, password: cdcpass, heartbeat_ms: 1000}
     start: "$2"
     $_budget
+    ${LIVE_DT:+decode_threads: $LIVE_DT}
     positions: {store: file, dir: $D/run/var/positions, save_interval_ms: 1000}
     sinks: $_sink
 EOF
@@ -346,7 +353,19 @@ live_run() {
     INFLIGHT_MAX=0
     HWM_KB=0
     _st=""
-    while :; do
+    if [ -n "${WAIT_BENCH:-}" ]; then
+        # One process polls every 10 ms (see test/bench/wait_caught_up.c).
+        _wrc=0
+        _st=$("$WAIT_BENCH" "127.0.0.1:$ADMIN_PORT" "$_pid" "$TIMEOUT" consumed "$_ef" "$_ep") || _wrc=$?
+        if [ "$_wrc" != 0 ]; then
+            tail -n 20 "$_log" >&2
+            die "sluice run did not reach $_ef:$_ep (exit $_wrc; last status: ${_st:-none})"
+        fi
+        # shellcheck disable=SC2086
+        set -- $_st
+        INFLIGHT_MAX=$5
+    fi
+    while [ -z "${WAIT_BENCH:-}" ]; do
         _st=$(status_line)
         if [ -n "$_st" ]; then
             # shellcheck disable=SC2086
@@ -401,6 +420,9 @@ live_run() {
 
 RAW_BEST=
 SL_BEST=
+SLP_BEST=
+SLP_RSS=0
+LIVE_DT=
 SL_RSS=0
 SL_HWM=0
 SL_INFL=0
@@ -423,6 +445,16 @@ while [ $n -lt "$RUNS" ]; do
     [ "$RSS_KB" -gt "$SL_RSS" ] && SL_RSS=$RSS_KB
     [ "$HWM_KB" -gt "$SL_HWM" ] && SL_HWM=$HWM_KB
     [ "$INFLIGHT_MAX" -gt "$SL_INFL" ] && SL_INFL=$INFLIGHT_MAX
+    # The same with 2 decode threads beside the instance's.
+    LIVE_DT=2
+    live_run earliest "$END_FILE" "$END_POS" "p1s-$n"
+    LIVE_DT=
+    say "sluice run $n, decode_threads 2: ${ELAPSED} s (CPU ${CPU_S} s), peak RSS ${RSS_KB} KiB, sink lines $OUT_LINES"
+    [ "$OUT_LINES" -eq "$EXPECT" ] || die "sluice (decode_threads 2) wrote $OUT_LINES row lines, expected $EXPECT"
+    if [ -z "$SLP_BEST" ] || awk -v a="$ELAPSED" -v b="$SLP_BEST" 'BEGIN { exit !(a < b) }'; then
+        SLP_BEST=$ELAPSED
+    fi
+    [ "$RSS_KB" -gt "$SLP_RSS" ] && SLP_RSS=$RSS_KB
 done
 
 # ---------------------------------------------------------------------------------------------
@@ -607,6 +639,7 @@ fi
 
 awk -v rows="$ROWS" -v expect="$EXPECT" -v bytes="$BYTES" -v nfiles="$NFILES" -v runs="$RUNS" \
     -v gen="$GEN_S" -v batch="$BATCH" -v raw_s="$RAW_BEST" -v sl_s="$SL_BEST" \
+    -v slp_s="$SLP_BEST" -v slp_rss="$SLP_RSS" \
     -v sl_rss="$SL_RSS" -v sl_hwm="$SL_HWM" -v target="$RSS_TARGET_KB" \
     -v big="$BIG_DONE" -v big_note="$BIG_NOTE" -v big_rows="$BIG_ROWS" \
     -v big_bytes="${BIG_BYTES:-0}" -v big_file_bytes="${BIG_FILE_BYTES:-0}" \
@@ -649,6 +682,9 @@ BEGIN {
     head()
     line("mariadb-binlog --raw", expect, bytes, raw_s, "")
     line("sluice run -> file json", expect, bytes, sl_s, sl_rss)
+    line("  same, decode_threads 2", expect, bytes, slp_s, slp_rss)
+    printf "(first sluice row: the default, decode_threads 0, every event decoded on the instance\n" \
+           "thread; second: transactions decoded on 2 threads beside it)\n"
     printf "\nsluice wrote %.1f MB of JSON lines (%.1f MB/s)\n", sl_out / 1e6, sl_out / 1e6 / sl_s
     ratio1 = raw_s / sl_s
     printf "sluice / raw dump rate: %.0f%% (target >= 50%%: %s)\n", ratio1 * 100, \
