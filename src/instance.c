@@ -4,6 +4,9 @@
  * The pipeline, all on the instance's own thread:
  *   binlog_conn_next -> decoder_feed -> on_change (filters) -> sink_append on every sink
  *   -> sink_write_batch (batch closed when the stream is idle, large or old) -> acks -> positions
+ * With decode_threads, stream_pool_feed takes decoder_feed's place: the pool's threads decode,
+ * and on_change still runs here, in stream order, so nothing below depends on the threads.
+ * A reconnect drops what the pool read but did not pass on; it is read again from `committed`.
  *
  * Positions. `committed` is the position just after the last complete transaction decoded
  * (file:offset of the next event, GTID set including that transaction). When a batch is closed
