@@ -131,11 +131,12 @@ struct stream_pool {
     /* The open transaction's events that set decoder state (its GTID, BEGIN, table maps), as
      * chunk records: a chunk cut inside the transaction begins with them as primers. */
     bool in_group;
+    bool grp_over; /* its primers passed PRIMER_MAX: it is not cut (see grp) */
     uint8_t *grp;
     size_t grp_len, grp_cap;
 
     int result; /* sticky: 0 or the first error */
-    size_t chunk_bytes, big_event;
+    size_t chunk_bytes, big_event, chunk_max, primer_max;
 };
 
 static struct chunk *slot(struct stream_pool *p, uint64_t seq)
@@ -484,6 +485,7 @@ static void chunk_add(struct chunk *ch, const uint8_t *ev, size_t len, uint64_t 
 static void group_reset(struct stream_pool *p, bool open)
 {
     p->in_group = open;
+    p->grp_over = false;
     p->grp_len = 0;
     if (p->grp_cap > 2 * (size_t)PRIMER_MAX) {
         free(p->grp);
@@ -534,10 +536,10 @@ group_track(struct stream_pool *p, uint8_t type, const uint8_t *ev, size_t len, 
     } else if (type == BINLOG_EV_XID || type == BINLOG_EV_XA_PREPARE) {
         group_reset(p, false);
     }
-    if (add && p->grp_len <= PRIMER_MAX)
+    if (add && !p->grp_over && p->grp_len + len <= p->primer_max)
         rec_add(&p->grp, &p->grp_len, &p->grp_cap, ev, len, off, true);
     else if (add)
-        p->grp_len = PRIMER_MAX + 1; /* too many to repeat: no cut inside this one */
+        p->grp_over = true; /* too many to repeat: no cut inside this one */
 }
 
 /* Empties a chunk whose changes were replayed (or dropped) and frees its slot's dropped maps. */
@@ -707,7 +709,7 @@ int stream_pool_feed(struct stream_pool *p,
     if (p->here && start)
         p->here = false;
     struct chunk *ch = p->filling ? slot(p, p->nsub) : NULL;
-    if (!p->here && (len >= p->big_event || (ch && !start && ch->bytes + len > CHUNK_MAX))) {
+    if (!p->here && (len >= p->big_event || (ch && !start && ch->bytes + len > p->chunk_max))) {
         int rc = go_here(p, err);
         if (rc)
             return rc;
@@ -716,7 +718,7 @@ int stream_pool_feed(struct stream_pool *p,
         return here_feed(p, ev, len, off, file, false, err);
 
     /* Cut at a transaction start, or inside a transaction whose primers are few. */
-    bool mid = !start && p->in_group && p->grp_len <= PRIMER_MAX;
+    bool mid = !start && p->in_group && !p->grp_over;
     if (ch && ((ch->bytes >= p->chunk_bytes && (start || mid)) || strcmp(ch->file, file) != 0)) {
         submit(p);
         ch = NULL;
@@ -800,6 +802,8 @@ struct stream_pool *stream_pool_new(const struct stream_pool_opts *o, struct err
     p->o = *o;
     p->chunk_bytes = o->chunk_bytes ? o->chunk_bytes : CHUNK_BYTES;
     p->big_event = o->big_event ? o->big_event : BIG_EVENT;
+    p->chunk_max = o->chunk_max ? o->chunk_max : CHUNK_MAX;
+    p->primer_max = o->primer_max ? o->primer_max : PRIMER_MAX;
     unsigned n = o->threads < 1 ? 1 : o->threads > MAX_THREADS ? MAX_THREADS : o->threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);

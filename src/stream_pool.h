@@ -47,9 +47,10 @@ struct stream_pool_opts {
     decoder_warn_fn warn;                  /* any thread; may be NULL */
     stream_pool_table_map_fn on_table_map; /* any thread; may be NULL */
     void *opaque;
-    /* Tests: chunk size (0: 256 KiB; 1 cuts wherever it may) and the size from which an event
-     * is decoded on the caller's thread (0: 4 MiB). */
-    size_t chunk_bytes, big_event;
+    /* Tests: chunk size (0: 256 KiB; 1 cuts wherever it may); the size from which an event is
+     * decoded on the caller's thread (0: 4 MiB); the size past which a transaction that cannot
+     * be cut is (0: 4 MiB); the most bytes of primers repeated in each chunk (0: 256 KiB). */
+    size_t chunk_bytes, big_event, chunk_max, primer_max;
 };
 
 struct stream_pool;

@@ -4,8 +4,9 @@
  * each change rendered in the json format, and the first error's message, compared with a plain
  * decoder's. With 2 worker threads and chunks cut wherever allowed (chunk size 1: every
  * transaction start and, with primers, between the events of a transaction), of 4 KiB, and of
- * the default size; and once with every event of 2000 bytes or more decoded on the caller's
- * thread. Without ../shared the test says it skips and why.
+ * the default size; once with every event of 2000 bytes or more decoded on the caller's thread;
+ * once with at most 300 bytes of primers, so that transactions past 3000 bytes are decoded on
+ * the caller's thread. Without ../shared the test says it skips and why.
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -60,8 +61,7 @@ static void decode_plain(const char *path, const char *name, struct strbuf *out)
 }
 
 /* The same through a stream pool. */
-static void
-decode_pooled(const char *path, const char *name, size_t chunk, size_t big, struct strbuf *out)
+static void decode_pooled(const char *path, const char *name, const size_t *sz, struct strbuf *out)
 {
     struct err err = {0};
     struct binlog_file *f = binlog_file_open(path, &err);
@@ -69,8 +69,13 @@ decode_pooled(const char *path, const char *name, size_t chunk, size_t big, stru
         strbuf_printf(out, "OPEN: %s\n", err.msg);
         return;
     }
-    struct stream_pool_opts o = {
-        .threads = 2, .replay = render, .opaque = out, .chunk_bytes = chunk, .big_event = big};
+    struct stream_pool_opts o = {.threads = 2,
+                                 .replay = render,
+                                 .opaque = out,
+                                 .chunk_bytes = sz[0],
+                                 .big_event = sz[1],
+                                 .chunk_max = sz[2],
+                                 .primer_max = sz[3]};
     struct stream_pool *p = stream_pool_new(&o, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     /* As an instance does: the file name of each event follows ROTATE events, and a decoder
@@ -118,7 +123,12 @@ static void test_every_fixture(void)
                TESTDATA);
         return;
     }
-    static const size_t chunks[][2] = {{1, 0}, {4096, 0}, {0, 0}, {1, 2000}};
+    /* chunk_bytes, big_event, chunk_max, primer_max */
+    static const size_t chunks[][4] = {
+        {1, 0, 0, 0},      {4096, 0, 0, 0},
+        {0, 0, 0, 0},      {1, 2000, 0, 0}, /* large events decoded in place */
+        {1, 0, 3000, 300},                  /* few primers allowed: long transactions go in place */
+    };
     char line[8192];
     int files = 0, changes = 0;
     bool first = true;
@@ -138,16 +148,16 @@ static void test_every_fixture(void)
         decode_plain(path, name, &want);
         for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
             struct strbuf got = {0};
-            decode_pooled(path, name, chunks[k][0], chunks[k][1], &got);
+            decode_pooled(path, name, chunks[k], &got);
             bool same =
                 got.len == want.len && (want.len == 0 || memcmp(got.buf, want.buf, want.len) == 0);
             if (!same) {
                 size_t i = 0;
                 while (i < got.len && i < want.len && got.buf[i] == want.buf[i])
                     i++;
-                printf("\n    %s (chunk %zu, big %zu): differs at byte %zu of %zu:\n"
+                printf("\n    %s (sizes %zu %zu %zu %zu): differs at byte %zu of %zu:\n"
                        "      want: %.200s\n      got:  %.200s\n",
-                       line, chunks[k][0], chunks[k][1], i, want.len,
+                       line, chunks[k][0], chunks[k][1], chunks[k][2], chunks[k][3], i, want.len,
                        want.buf ? want.buf + (i > 60 ? i - 60 : 0) : "",
                        got.buf ? got.buf + (i > 60 ? i - 60 : 0) : "");
             }
