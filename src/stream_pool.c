@@ -700,7 +700,7 @@ int stream_pool_feed(struct stream_pool *p,
         memcpy(p->fde, ev, len);
         p->fde_len = len;
         if (!p->here) {
-            /* hdec learns the format now: decoder_may_change_schema reads it. */
+            /* hdec learns the format now: decoder_query_class reads it. */
             int rc = here_feed(p, ev, len, off, file, true, err);
             if (rc)
                 return rc;
@@ -765,14 +765,6 @@ void stream_pool_forget_tables(struct stream_pool *p)
         p->slots[i].forget = true;
     pthread_mutex_unlock(&p->mu);
     p->hforget = true;
-}
-
-size_t stream_pool_bytes(const struct stream_pool *p)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < p->nslots; i++)
-        n += p->slots[i].cap + p->slots[i].out.cap;
-    return n;
 }
 
 /* ---- life ---------------------------------------------------------------------------------- */

@@ -11,7 +11,7 @@
  * one decoder fed the same events would emit. So everything that depends on order (positions,
  * transactions, XA, DDL and the schema history, batches) stays on the caller's thread.
  *
- * Schema. A query event that may change the schema (decoder_may_change_schema) is a barrier:
+ * Schema. A query event that may change the schema (decoder_query_class) is a barrier:
  * its chunk ends with it and nothing after it is decoded until it has been replayed; the caller
  * then applies it and calls stream_pool_forget_tables if it changed the schema. The table-map
  * hook runs on worker threads (several at once): the caller serialises what it shares.
@@ -82,8 +82,5 @@ int stream_pool_flush(struct stream_pool *p, struct err *err);
 
 /* Every decoder of the pool parses each table map again when next seen (after a DDL). */
 void stream_pool_forget_tables(struct stream_pool *p);
-
-/* Bytes of events and decoded changes the pool holds. */
-size_t stream_pool_bytes(const struct stream_pool *p);
 
 #endif
