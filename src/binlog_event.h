@@ -85,6 +85,14 @@ enum binlog_event_type {
 #undef BINLOG_EV_ENUM
 };
 
+/* True for the events that begin an event group (a transaction): the GTID events of MySQL
+ * (also anonymous and tagged) and MariaDB. */
+static inline bool binlog_event_starts_group(uint8_t type)
+{
+    return type == BINLOG_EV_GTID || type == BINLOG_EV_ANONYMOUS_GTID ||
+           type == BINLOG_EV_GTID_TAGGED || type == BINLOG_EV_MARIA_GTID;
+}
+
 /* Header flag: the event may be ignored by a reader that does not know its type. */
 #define BINLOG_EV_FLAG_IGNORABLE 0x80
 

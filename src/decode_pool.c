@@ -116,12 +116,6 @@ static struct chunk *slot(struct decode_pool *p, uint64_t seq)
     return &p->slots[seq % p->nslots];
 }
 
-static bool is_group_start(uint8_t type)
-{
-    return type == BINLOG_EV_GTID || type == BINLOG_EV_ANONYMOUS_GTID ||
-           type == BINLOG_EV_GTID_TAGGED || type == BINLOG_EV_MARIA_GTID;
-}
-
 /* ---- rendering (any thread) -------------------------------------------------------------- */
 
 /* Writes the chunk's text so far, its warnings in place, and empties it. */
@@ -416,7 +410,7 @@ static int feed(struct decode_pool *p,
     if (p->nworkers == 0)
         return feed_here(p, ev, len, offset, err);
     uint8_t type = len >= BINLOG_HEADER_LEN ? ev[4] : 0;
-    bool group = is_group_start(type);
+    bool group = binlog_event_starts_group(type);
     if (type == BINLOG_EV_FORMAT_DESCRIPTION) {
         p->fde = xrealloc(p->fde, len);
         memcpy(p->fde, ev, len);
