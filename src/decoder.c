@@ -552,14 +552,17 @@ static void end_txn(struct decoder *d)
     d->has_gtid = false;
 }
 
-static int do_query(struct decoder *d,
-                    const struct ev_ctx *ev,
-                    const uint8_t *body,
-                    size_t len,
-                    bool compressed,
-                    struct err *err)
+/* Where the database name (db_len bytes, NUL after) and the statement (to the end) start in the
+ * body of a query event of `type`. Returns 0, or ERR_DECODE (err filled; err may be NULL). */
+static int query_layout(const struct decoder *d,
+                        uint8_t type,
+                        const uint8_t *body,
+                        size_t len,
+                        size_t *db_off,
+                        size_t *sql_off,
+                        struct err *err)
 {
-    unsigned phl = d->fde.post_header_len[compressed ? BINLOG_EV_QUERY : ev->h->type];
+    unsigned phl = d->fde.post_header_len[type];
     if (phl == 0)
         phl = d->fde.post_header_len[BINLOG_EV_QUERY];
     if (phl < 11)
@@ -574,8 +577,39 @@ static int do_query(struct decoder *d,
                        "query event: status variables (%u bytes) and database name run past the "
                        "event",
                        status_len);
-    const char *db = (const char *)body + off;
-    off += db_len + 1;
+    *db_off = off;
+    *sql_off = off + db_len + 1;
+    return 0;
+}
+
+/* What a statement is to the transaction around it (decoder_query_class). */
+static enum decoder_query sql_class(const uint8_t *q, size_t n)
+{
+    if (starts_with_ci(q, n, "BEGIN") || starts_with_ci(q, n, "XA START") ||
+        starts_with_ci(q, n, "XA BEGIN"))
+        return DECODER_Q_BEGIN;
+    if (starts_with_ci(q, n, "XA END") || starts_with_ci(q, n, "SAVEPOINT") ||
+        (n > 12 && starts_with_ci(q, 11, "ROLLBACK TO")))
+        return DECODER_Q_INNER;
+    if (starts_with_ci(q, n, "COMMIT") || starts_with_ci(q, n, "ROLLBACK") ||
+        starts_with_ci(q, n, "XA PREPARE") || starts_with_ci(q, n, "XA COMMIT") ||
+        starts_with_ci(q, n, "XA ROLLBACK"))
+        return DECODER_Q_END;
+    return DECODER_Q_SCHEMA;
+}
+
+static int do_query(struct decoder *d,
+                    const struct ev_ctx *ev,
+                    const uint8_t *body,
+                    size_t len,
+                    bool compressed,
+                    struct err *err)
+{
+    size_t db_off, off;
+    if (query_layout(d, compressed ? BINLOG_EV_QUERY : ev->h->type, body, len, &db_off, &off, err))
+        return ERR_DECODE;
+    const char *db = (const char *)body + db_off;
+    uint8_t db_len = body[8];
     const uint8_t *q = body + off;
     size_t qlen = len - off;
     char dbname[256];
@@ -588,8 +622,8 @@ static int do_query(struct decoder *d,
         qlen = d->unz.len;
     }
     struct change c;
-    if (starts_with_ci(q, qlen, "BEGIN") || starts_with_ci(q, qlen, "XA START") ||
-        starts_with_ci(q, qlen, "XA BEGIN")) {
+    enum decoder_query cls = sql_class(q, qlen);
+    if (cls == DECODER_Q_BEGIN) {
         if (d->in_txn && d->fde.mariadb)
             return 0; /* MariaDB's GTID already began it */
         d->in_txn = true;
@@ -604,17 +638,13 @@ static int do_query(struct decoder *d,
         }
         return emit(d, &c);
     }
+    if (cls == DECODER_Q_INNER)
+        return 0; /* XA END, SAVEPOINT, ROLLBACK TO: no boundary, no data */
     enum change_kind kind = CHANGE_DDL;
-    if (starts_with_ci(q, qlen, "COMMIT") || starts_with_ci(q, qlen, "XA COMMIT") ||
-        starts_with_ci(q, qlen, "XA PREPARE"))
-        kind = CHANGE_COMMIT;
-    else if (starts_with_ci(q, qlen, "ROLLBACK") || starts_with_ci(q, qlen, "XA ROLLBACK"))
-        kind = CHANGE_ROLLBACK;
-    else if (starts_with_ci(q, qlen, "XA END") || starts_with_ci(q, qlen, "SAVEPOINT") ||
-             (qlen > 12 && starts_with_ci(q, 11, "ROLLBACK TO")))
-        return 0;
-    if (kind == CHANGE_ROLLBACK && qlen > 12 && starts_with_ci(q, 11, "ROLLBACK TO"))
-        return 0;
+    if (cls == DECODER_Q_END)
+        kind = starts_with_ci(q, qlen, "ROLLBACK") || starts_with_ci(q, qlen, "XA ROLLBACK")
+                   ? CHANGE_ROLLBACK
+                   : CHANGE_COMMIT;
     int r = 0;
     if (d->o.all_events) {
         change_init(d, &c, kind, ev);
@@ -640,28 +670,10 @@ enum decoder_query decoder_query_class(const struct decoder *d, const uint8_t *e
     size_t blen = len - BINLOG_HEADER_LEN;
     if (decoder_has_checksum(d) && blen >= BINLOG_CHECKSUM_LEN)
         blen -= BINLOG_CHECKSUM_LEN;
-    unsigned phl = d->fde.post_header_len[BINLOG_EV_QUERY];
-    if (phl < 11)
-        phl = 13;
-    if (blen < phl)
-        return DECODER_Q_SCHEMA;
-    size_t off = phl + (phl >= 13 ? le16(body + 11) : 0) + (size_t)body[8] + 1;
-    if (off > blen)
-        return DECODER_Q_SCHEMA;
-    const uint8_t *q = body + off;
-    size_t n = blen - off;
-    /* As do_query reads them. */
-    if (starts_with_ci(q, n, "BEGIN") || starts_with_ci(q, n, "XA START") ||
-        starts_with_ci(q, n, "XA BEGIN"))
-        return DECODER_Q_BEGIN;
-    if (starts_with_ci(q, n, "XA END") || starts_with_ci(q, n, "SAVEPOINT") ||
-        (n > 12 && starts_with_ci(q, 11, "ROLLBACK TO")))
-        return DECODER_Q_INNER;
-    if (starts_with_ci(q, n, "COMMIT") || starts_with_ci(q, n, "ROLLBACK") ||
-        starts_with_ci(q, n, "XA PREPARE") || starts_with_ci(q, n, "XA COMMIT") ||
-        starts_with_ci(q, n, "XA ROLLBACK"))
-        return DECODER_Q_END;
-    return DECODER_Q_SCHEMA;
+    size_t db_off, off;
+    if (query_layout(d, BINLOG_EV_QUERY, body, blen, &db_off, &off, NULL))
+        return DECODER_Q_SCHEMA; /* malformed: its decoder reports it */
+    return sql_class(body + off, blen - off);
 }
 
 static void fmt_uuid(char *out, const uint8_t *u)
