@@ -144,12 +144,6 @@ static struct chunk *slot(struct stream_pool *p, uint64_t seq)
     return &p->slots[seq % p->nslots];
 }
 
-static bool is_group_start(uint8_t type)
-{
-    return type == BINLOG_EV_GTID || type == BINLOG_EV_ANONYMOUS_GTID ||
-           type == BINLOG_EV_GTID_TAGGED || type == BINLOG_EV_MARIA_GTID;
-}
-
 /* ---- stored changes ------------------------------------------------------------------------ */
 
 static size_t pad8(size_t n)
@@ -514,16 +508,20 @@ static bool group_has(const struct stream_pool *p, const uint8_t *ev, size_t len
     return false;
 }
 
-/* Follows the transactions of the stream (events put in chunks, in order). */
-static void
-group_track(struct stream_pool *p, uint8_t type, const uint8_t *ev, size_t len, uint64_t off)
+/* Follows the transactions of the stream (events put in chunks, in order); q is the event's
+ * decoder_query_class. */
+static void group_track(struct stream_pool *p,
+                        uint8_t type,
+                        enum decoder_query q,
+                        const uint8_t *ev,
+                        size_t len,
+                        uint64_t off)
 {
     bool add = false;
-    if (is_group_start(type)) {
+    if (binlog_event_starts_group(type)) {
         group_reset(p, true);
         add = true;
-    } else if (type == BINLOG_EV_QUERY || type == BINLOG_EV_MARIA_QUERY_COMPRESSED) {
-        enum decoder_query q = decoder_query_class(p->hdec, ev, len);
+    } else if (q != DECODER_Q_NONE) {
         if (q == DECODER_Q_BEGIN) {
             if (!p->in_group)
                 group_reset(p, true);
@@ -694,7 +692,7 @@ int stream_pool_feed(struct stream_pool *p,
     if (p->result)
         return p->result;
     uint8_t type = len > 4 ? ev[4] : 0;
-    bool start = is_group_start(type);
+    bool start = binlog_event_starts_group(type);
     if (type == BINLOG_EV_FORMAT_DESCRIPTION) {
         p->fde = xrealloc(p->fde, len);
         memcpy(p->fde, ev, len);
@@ -730,10 +728,10 @@ int stream_pool_feed(struct stream_pool *p,
         ch = slot(p, p->nsub);
     }
     chunk_add(ch, ev, len, off, false);
-    if ((type == BINLOG_EV_QUERY || type == BINLOG_EV_MARIA_QUERY_COMPRESSED) &&
-        decoder_query_class(p->hdec, ev, len) == DECODER_Q_SCHEMA)
+    enum decoder_query q = decoder_query_class(p->hdec, ev, len); /* NONE: not a query */
+    if (q == DECODER_Q_SCHEMA)
         return go_here(p, err); /* decoded and replayed now, then the schema is in force */
-    group_track(p, type, ev, len, off);
+    group_track(p, type, q, ev, len, off);
     return replay_ready(p, err);
 }
 
