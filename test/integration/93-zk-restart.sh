@@ -19,7 +19,9 @@ need_cmd mariadb-install-db mariadbd mariadb jq java kcat
 zk_up
 mariadb_up "$TEST_TMP/db"
 cdc_user
-TMO=12000
+# Session timeout: a daemon fences after 2/3 of it without an answer. The short outage (stop,
+# checks, JVM start, data load) must stay well under that on a busy machine.
+TMO=18000
 sql "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v INT NOT NULL);"
 kafka_up --brokers 1 --topic s.demo:1
 

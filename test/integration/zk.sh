@@ -2,11 +2,11 @@
 # package: /usr/share/java/zookeeper.jar, Java). Sourced after lib.sh, not run.
 #
 #   zk_up      standalone server on 127.0.0.1 with a free port, data in $TEST_TMP/zk, admin
-#              server off, tickTime 500 (sessions of 1-10 s allowed); waits until it serves
+#              server off, tickTime 500 (sessions of 1-20 s allowed); waits until it serves
 #              (`srvr` says Mode: standalone). Sets ZK_PORT, ZK_PID, ZK_SERVERS. Stopped at exit.
 #   zk_down    SIGTERM to $ZK_PID, wait up to 10 s, then SIGKILL.
 #   zk_restart_up  after zk_down: the same server again (same port and data: the sessions it
-#              knew are restored, their timeouts restarted), waiting until it listens.
+#              knew are restored, their timeouts restarted), waiting until it serves.
 #   zk_get PATH  the data of a node (empty when missing), through the Java CLI (~1 s).
 #   zk_rebuild FILE...  a table (columns id, v) replayed from json-format change lines in the
 #              files, in order, skipping every change at or before the greatest (file, offset,
@@ -47,23 +47,35 @@ zk_restart_up() {
         >>"$_zd/zk.log" 2>&1 </dev/null &
     ZK_PID=$!
     [ -z "${SLUICE_TEST_PIDFILE:-}" ] || echo "$ZK_PID" >>"$SLUICE_TEST_PIDFILE"
-    _n=0
-    while [ $_n -lt 150 ]; do
+    _end=$(($(date +%s) + 30))
+    while [ "$(date +%s)" -lt $_end ]; do
         if ! alive "$ZK_PID"; then
             echo "zk_up: ZooKeeper exited:" >&2
             tail -n 20 "$_zd/zk.log" >&2
             return 1
         fi
-        # Listening is not quite serving (the C client retries through that), so a moment more.
-        if ! port_free "$ZK_PORT"; then
-            sleep 0.3
+        # Listening is not yet serving: the server binds its port before it loads its data
+        # and snapshots it (fsync), which can take seconds on a busy machine.
+        if zk_serving; then
             return 0
         fi
         sleep 0.1
-        _n=$((_n + 1))
     done
-    echo "zk_up: ZooKeeper did not serve within 15 s" >&2
+    echo "zk_up: ZooKeeper did not serve within 30 s" >&2
     return 1
+}
+
+# zk_serving: 0 when the server on ZK_PORT answers `srvr` (the one four-letter command allowed by
+# default) as a serving standalone server.
+zk_serving() {
+    perl -MIO::Socket::INET -e '
+        $SIG{ALRM} = sub { exit 1 };
+        alarm 2;
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ARGV[0]", Timeout => 1) or exit 1;
+        print $s "srvr";
+        local $/;
+        my $r = <$s> // "";
+        exit($r =~ /^Mode: standalone/m ? 0 : 1);' "$ZK_PORT" 2>/dev/null
 }
 
 zk_down() {
