@@ -145,9 +145,17 @@ $(WAIT_BENCH): test/bench/wait_caught_up.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-bench: $(SLUICE) $(KAFKA_MOCK) $(CLIENT_BENCH) $(WAIT_BENCH)
+# The Kafka part's peer: librdkafka alone, messages shaped like the sink's, nothing decoded.
+KAFKA_FLOOR := $(BUILD)/bench/kafka_floor
+
+$(KAFKA_FLOOR): test/bench/kafka_floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lrdkafka
+
+bench: $(SLUICE) $(KAFKA_MOCK) $(CLIENT_BENCH) $(WAIT_BENCH) $(KAFKA_FLOOR)
 	SLUICE=$(abspath $(SLUICE)) KAFKA_MOCK=$(abspath $(KAFKA_MOCK)) \
 	    CLIENT_BENCH=$(abspath $(CLIENT_BENCH)) WAIT_BENCH=$(abspath $(WAIT_BENCH)) \
+	    KAFKA_FLOOR=$(abspath $(KAFKA_FLOOR)) \
 	    sh scripts/bench.sh
 
 FUZZ_SECONDS ?= 60

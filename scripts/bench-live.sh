@@ -35,7 +35,10 @@
 # librdkafka's mock cluster, 3 brokers, on loopback), once per format (json, canal, debezium),
 # timed from the daemon's start until its consumed position (which moves only on delivery
 # reports) reaches the end; rows/s side by side with the raw dump rate and the 500,000 rows/s
-# target, peak RSS against 128 MiB.
+# target, peak RSS against 128 MiB. Its peer, measured first against the same cluster (best of
+# BENCH_RUNS): librdkafka alone (KAFKA_FLOOR, test/bench/kafka_floor.c) sending as many
+# messages of the json lines' mean size, with the sink's producer settings and headers, nothing
+# read or decoded: what this machine allows the sink at most.
 #
 # Part 4, one client. The part 1 stream once more, to one libsluice client over loopback
 # (build/bench/client_bench, test/bench/client_bench.c: a get + ack loop of batches of up to
@@ -68,6 +71,8 @@
 #   LIVE_CLIENT_CHANGES  max_changes of the client's GETs in part 4 (default 100000)
 #   WAIT_BENCH    absolute path of the stopwatch of parts 1-3 (`make bench` builds and sets it;
 #                 unset: the 50 ms `sluice status` loop)
+#   KAFKA_FLOOR   absolute path of part 3's peer (`make bench` builds and sets it; unset: no
+#                 peer row)
 #   CLIENT_BENCH  absolute path of the part 4 client (default build/bench/client_bench; `make
 #                 bench` builds and sets it)
 #   BENCH_KEEP=1  keep the temp dir and print its path
@@ -513,8 +518,27 @@ fi
 
 KAFKA_LINES=""
 KAFKA_JSON_S=""
+KAFKA_FLOOR_S=""
 if [ "${LIVE_KAFKA:-1}" = 1 ]; then
     kafka_up --brokers 3 || die "the mock Kafka cluster did not start"
+    # The peer: librdkafka alone, the same number of messages of the json lines' mean size,
+    # same producer settings and headers, nothing read or decoded. Best of RUNS.
+    if [ -n "${KAFKA_FLOOR:-}" ]; then
+        [ -x "$KAFKA_FLOOR" ] || die "KAFKA_FLOOR \"$KAFKA_FLOOR\" is not executable"
+        _vb=$((SL_OUT / EXPECT - 1))
+        _props=$(printf '%s' "${LIVE_KAFKA_PROPS:-linger.ms: 5}" | sed 's/: */=/g; s/, */ /g')
+        n=0
+        while [ $n -lt "$RUNS" ]; do
+            n=$((n + 1))
+            # shellcheck disable=SC2086 # the properties are words
+            _o=$("$KAFKA_FLOOR" "$KAFKA_BROKERS" bench.floor "$EXPECT" "$_vb" $_props) ||
+                die "kafka_floor failed"
+            say "librdkafka alone run $n: ${_o% *} s for ${_o#* } messages of $_vb bytes"
+            if [ -z "$KAFKA_FLOOR_S" ] || awk -v a="${_o% *}" -v b="$KAFKA_FLOOR_S" 'BEGIN { exit !(a < b) }'; then
+                KAFKA_FLOOR_S=${_o% *}
+            fi
+        done
+    fi
     for fmt in ${LIVE_KAFKA_FORMATS:-json canal debezium}; do
         LIVE_SINK="kafka $fmt"
         live_run earliest "$END_FILE" "$END_POS" "kafka-$fmt"
@@ -712,12 +736,15 @@ BEGIN {
     summary(ratio1, sl_rss, ratio, big_rss)
 }'
 if [ -n "$KAFKA_LINES" ]; then
-    printf '%s' "$KAFKA_LINES" | awk -v expect="$EXPECT" -v raw_s="$RAW_BEST" -v target="$RSS_TARGET_KB" '
+    printf '%s' "$KAFKA_LINES" | awk -v expect="$EXPECT" -v raw_s="$RAW_BEST" -v target="$RSS_TARGET_KB" \
+        -v floor_s="$KAFKA_FLOOR_S" '
     BEGIN {
         printf "\npart 3: the part 1 stream, MariaDB commit -> sluice run -> Kafka acknowledgement\n"
         printf "(librdkafka mock cluster, 3 brokers, idempotent producer, acks=all, linger.ms 5)\n\n"
         printf "%-26s %10s %9s %12s %10s  %s\n", "", "rows", "seconds", "rows/s", "RSS MiB", "vs raw dump"
         printf "%-26s %10d %9.3f %12.0f %10s  %s\n", "mariadb-binlog --raw", expect, raw_s, expect / raw_s, "-", "100%"
+        if (floor_s != "")
+            printf "%-26s %10d %9.3f %12.0f %10s  %3.0f%%\n", "librdkafka alone", expect, floor_s, expect / floor_s, "-", raw_s / floor_s * 100
     }
     {
         printf "%-26s %10d %9.3f %12.0f %10.1f  %3.0f%%\n", "sluice -> kafka " $1, expect, $2, expect / $2, $3 / 1024, raw_s / $2 * 100
@@ -727,6 +754,10 @@ if [ -n "$KAFKA_LINES" ]; then
         rss[n] = $3
     }
     END {
+        if (floor_s != "")
+            printf "\n(librdkafka alone: the same number of messages, of the json lines\x27 mean size, with the\n" \
+                "sink\x27s producer settings and 4 headers, from one thread of a small C program, nothing\n" \
+                "read or decoded: test/bench/kafka_floor.c, best of the runs)\n"
         printf "\ntarget: >= 500,000 rows/s end to end, peak RSS <= 128 MiB\n"
         for (i = 1; i <= n; i++)
             printf "  %-9s %9.0f rows/s %s, RSS %.1f MiB %s\n", f[i], rate[i], (rate[i] >= 500000 ? "met" : "NOT met"), \
