@@ -5,7 +5,8 @@
  * primary key (format_render_key; a table without one gets `no_pk_key`: a hash of the row, the
  * row, or no key), the topic the `topic` template expanded for its table; a DDL goes to
  * `ddl_topic` keyed by its database. Headers carry where the change comes from: sluice.pos
- * ("FILE:POS"), sluice.row, and sluice.gtid / sluice.xid when known.
+ * ("FILE:POS"), sluice.row, and sluice.gtid / sluice.xid when known; `headers: off` sends none
+ * (a dead-letter record keeps them: they name its error).
  *
  * Producer settings before the user's `kafka:` map (which may override them, with a warning
  * when that weakens delivery): enable.idempotence=true, acks=all (so per-partition order holds
@@ -809,17 +810,19 @@ static int kafka_append(struct sink *s, const struct change *c, struct err *err)
     const char *topic = topic_for(ks, c);
     const void *key = has_key ? ks->key.buf : NULL;
     size_t keylen = has_key ? ks->key.len : 0;
-    rd_kafka_headers_t *h = make_headers(c, NULL, NULL);
+    bool hdrs = s->cfg->headers == CONFIG_HEADERS_ON;
+    rd_kafka_headers_t *h = hdrs ? make_headers(c, NULL, NULL) : NULL;
     rd_kafka_resp_err_t e = produce(ks, id, topic, key, keylen, ks->val.buf, ks->val.len, h);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR && c->kind == CHANGE_DELETE && has_key &&
         wants_tombstones(s->cfg)) {
         /* Same key, no value: compaction then drops the row (Debezium's tombstone). */
-        h = make_headers(c, NULL, NULL);
+        h = hdrs ? make_headers(c, NULL, NULL) : NULL;
         e = produce(ks, id, topic, key, keylen, NULL, 0, h);
     }
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0;
-    rd_kafka_headers_destroy(h);
+    if (h)
+        rd_kafka_headers_destroy(h);
     if (ks->failed)
         return failed_err(ks, err);
     if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {

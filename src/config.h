@@ -102,6 +102,9 @@ enum config_too_large { CONFIG_TOO_LARGE_STOP, CONFIG_TOO_LARGE_DEAD_LETTER };
 /* Whether the Kafka sink follows a delete with a tombstone (same key, no value). */
 enum config_tombstones { CONFIG_TOMBSTONES_AUTO, CONFIG_TOMBSTONES_ON, CONFIG_TOMBSTONES_OFF };
 
+/* Kafka sink: the sluice.* position headers on each message, or none. */
+enum config_headers { CONFIG_HEADERS_ON, CONFIG_HEADERS_OFF };
+
 struct config_sink {
     enum config_sink_type type;
     enum config_format format;
@@ -113,6 +116,7 @@ struct config_sink {
     enum config_no_pk_key no_pk_key; /* kafka */
     enum config_too_large too_large; /* kafka */
     enum config_tombstones tombstones; /* kafka */
+    enum config_headers headers;       /* kafka */
     char *dead_letter_topic;           /* kafka: may hold {instance}, {db} and {table} */
     struct config_kv *kafka;           /* kafka: passed to rd_kafka_conf_set() as written */
     size_t n_kafka;

@@ -262,6 +262,7 @@ struct msg {
     char *val; /* NULL when the value is null */
     size_t val_len;
     char *hdr[NHDR]; /* NULL when absent */
+    size_t nhdr;     /* headers of any name */
 };
 
 struct msgs {
@@ -340,6 +341,7 @@ static void consume(const char *topic, int nparts, struct msgs *ms)
             }
             rd_kafka_headers_t *hs;
             if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                g->nhdr = rd_kafka_header_cnt(hs);
                 for (int h = 0; h < NHDR; h++) {
                     const void *v;
                     size_t len;
@@ -458,6 +460,51 @@ static void test_round_trip(void)
     CU_ASSERT_STRING_EQUAL(m->hdr[H_ROW], "3");
     CU_ASSERT_PTR_NULL(m->hdr[H_TS]);
     CU_ASSERT_STRING_EQUAL(m->hdr[H_GTID], "0-1-42");
+    msgs_free(&ms);
+    mock_stop();
+}
+
+/* headers: off: the same values and keys, acknowledged the same way, with no header at all. */
+static void test_no_headers(void)
+{
+    struct err err = {0};
+    struct tbl t;
+    struct rowc rows[3];
+
+    mock_start();
+    topic_create("t.nh.shop.items", 1);
+    tbl_init(&t, "items", true);
+    for (int i = 0; i < 3; i++)
+        row_init(&rows[i], &t, i + 1, "v", 2000 + 100 * (uint64_t)i);
+
+    kafka_cfg("t.{instance}.{db}.{table}", NULL);
+    cfg.headers = CONFIG_HEADERS_OFF;
+    struct sink *s = open_kafka("nh", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    for (int i = 0; i < 3; i++)
+        append_ok(s, &rows[i].c);
+    write_ok(s, 1);
+    CU_ASSERT_EQUAL(poll_acks(s, 1, 10000, &err), 0);
+    check_acks(1);
+    CU_ASSERT_EQUAL(s->held_bytes, 0);
+    sink_close(s);
+
+    struct msgs ms;
+    consume("t.nh.shop.items", 1, &ms);
+    CU_ASSERT_EQUAL_FATAL(ms.n, 3);
+    for (int i = 0; i < 3; i++) {
+        struct strbuf want;
+        strbuf_init(&want);
+        change_json_render(&rows[i].c, &want);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ms.m[i].val);
+        CU_ASSERT_STRING_EQUAL(ms.m[i].val, want.buf);
+        strbuf_reset(&want);
+        strbuf_printf(&want, "{\"id\":%d}", i + 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ms.m[i].key);
+        CU_ASSERT_STRING_EQUAL(ms.m[i].key, want.buf);
+        CU_ASSERT_EQUAL(ms.m[i].nhdr, 0);
+        strbuf_free(&want);
+    }
     msgs_free(&ms);
     mock_stop();
 }
@@ -1117,6 +1164,7 @@ int main(void)
         return 1;
     CU_pSuite su = CU_add_suite("sink_kafka", NULL, NULL);
     CU_add_test(su, "round_trip", test_round_trip);
+    CU_add_test(su, "no_headers", test_no_headers);
     CU_add_test(su, "ack_order", test_ack_order);
     CU_add_test(su, "acks_wait_for_brokers", test_acks_wait_for_brokers);
     CU_add_test(su, "retriable_errors", test_retriable_errors);
