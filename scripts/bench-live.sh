@@ -35,10 +35,11 @@
 # librdkafka's mock cluster, 3 brokers, on loopback), once per format (json, canal, debezium),
 # timed from the daemon's start until its consumed position (which moves only on delivery
 # reports) reaches the end; rows/s side by side with the raw dump rate and the 500,000 rows/s
-# target, peak RSS against 128 MiB; then json once more with `headers: off`. Its peer, measured first against the same cluster (best of
-# BENCH_RUNS): librdkafka alone (KAFKA_FLOOR, test/bench/kafka_floor.c) sending as many
-# messages of the json lines' mean size, with the sink's producer settings and headers, nothing
-# read or decoded: what this machine allows the sink at most.
+# target, peak RSS against 128 MiB; then json once more with `headers: off`. Its peer, measured
+# first against the same cluster (best of BENCH_RUNS): librdkafka alone (KAFKA_FLOOR,
+# test/bench/kafka_floor.c) sending as many messages of the json lines' mean size, with the
+# sink's producer settings and headers, nothing read or decoded: what this machine allows the
+# sink at most.
 #
 # Part 4, one client. The part 1 stream once more, to one libsluice client over loopback
 # (build/bench/client_bench, test/bench/client_bench.c: a get + ack loop of batches of up to
