@@ -65,6 +65,7 @@ void table_map_free(struct table_map *tm)
     free(tm->table);
     free(tm->json_db_table);
     free(tm->raw);
+    free(tm->canal_types);
     free(tm);
 }
 
@@ -387,9 +388,18 @@ static void build_json_key(struct table_map_col *c, uint32_t i, struct strbuf *s
     c->json_key_len = (uint32_t)sb->len;
 }
 
+/* What is derived from the columns' names and types goes with a change of them. */
+static void drop_derived(struct table_map *tm)
+{
+    free(tm->canal_types);
+    tm->canal_types = NULL;
+    tm->canal_types_len = 0;
+}
+
 void table_map_set_col_name(struct table_map *tm, uint32_t i, const char *name)
 {
     struct table_map_col *c = &tm->cols[i];
+    drop_derived(tm);
     free(c->name);
     c->name = xstrdup(name);
     struct strbuf sb = {0};
@@ -404,6 +414,7 @@ void table_map_set_col_name(struct table_map *tm, uint32_t i, const char *name)
 void table_map_set_col_enums(struct table_map *tm, uint32_t i, char *const *v, uint32_t n)
 {
     struct table_map_strs *s = &tm->cols[i].enums;
+    drop_derived(tm);
     strs_free(s);
     s->n = n;
     s->v = xcalloc(n ? n : 1, sizeof(char *));

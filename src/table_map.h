@@ -58,6 +58,11 @@ struct table_map {
     /* The raw event body, to reuse this parse when the same map is sent again. */
     uint8_t *raw;
     size_t raw_len;
+    /* The canal format's mysqlType object for a full row image, built by the first change
+     * rendered (format_canal.c, on the thread that renders this map's changes); the setters
+     * below drop it. NULL until then. */
+    char *canal_types;
+    uint32_t canal_types_len;
 };
 
 /* Parses a TABLE_MAP body (post-header included, checksum excluded). post_header_len is the

@@ -112,6 +112,14 @@ static const char *render(const struct change *c)
 {
     strbuf_reset(&out);
     format_canal_render(c, &ctx, &out);
+    /* The maps here are built by hand and changed between renders: drop what the format
+     * cached in them (table_map_free does that for real maps). */
+    struct table_map *tm = (struct table_map *)c->tmap;
+    if (tm) {
+        free(tm->canal_types);
+        tm->canal_types = NULL;
+        tm->canal_types_len = 0;
+    }
     return out.buf;
 }
 
