@@ -16,7 +16,10 @@
  *
  * Input: the change's values are already the `json` format's JSON text (row.c); this file only
  * converts that text, using the column's type. No allocation besides the output buffer's growth,
- * except ddl_parse() for DDL statements (rare). Pure functions; any thread.
+ * except ddl_parse() for DDL statements (rare) and, once per table map, the mysqlType object of
+ * a full row image, kept in the map (table_map.canal_types). Any thread, but a map's changes are
+ * rendered by one thread at a time (each sink renders on its instance's thread; `sluice decode`
+ * workers each have their own maps).
  */
 #include <stdio.h>
 #include <stdlib.h>
