@@ -30,6 +30,7 @@
 #include "format_canal.h"
 #include "mysql_types.h"
 #include "table_map.h"
+#include "xmalloc.h"
 
 /* Appends a string literal (its length counted by the compiler). */
 #define APPEND_LIT(sb, lit) strbuf_append((sb), (lit), sizeof(lit) - 1)
@@ -546,21 +547,6 @@ static const char *const geometry_names[8] = {
     "multipoint", "multilinestring", "multipolygon", "geometrycollection",
 };
 
-static void append_mysql_type(struct strbuf *out, const struct table_map_col *tc);
-
-/* Appends {"col":"type",...} over every column of tm, in order. */
-static void append_mysql_types(struct strbuf *out, const struct table_map *tm)
-{
-    strbuf_appendc(out, '{');
-    for (uint32_t i = 0; i < tm->ncols; i++) {
-        if (i)
-            strbuf_appendc(out, ',');
-        strbuf_append(out, tm->cols[i].json_key, tm->cols[i].json_key_len);
-        append_mysql_type(out, &tm->cols[i]);
-    }
-    strbuf_appendc(out, '}');
-}
-
 /* Appends the column's declared type as a JSON string, as MySQL 8 prints COLUMN_TYPE. */
 static void append_mysql_type(struct strbuf *out, const struct table_map_col *tc)
 {
@@ -1045,19 +1031,11 @@ static void render_row(const struct change *c, const struct format_ctx *ctx, str
     APPEND_LIT(out, ",\"mysqlType\":");
     if (ncols == 0 || tm == NULL) {
         APPEND_LIT(out, "null");
-    } else if (img->ncols == tm->ncols && ncols == tm->ncols) {
-        /* A full image (every column, in order): the same object for every change of this
-         * map, built once and kept with the map. */
-        if (tm->canal_types == NULL) {
-            struct strbuf t;
-            strbuf_init(&t);
-            append_mysql_types(&t, tm);
-            struct table_map *mtm = (struct table_map *)tm; /* a cache, not the map's meaning */
-            mtm->canal_types_len = (uint32_t)t.len;
-            mtm->canal_types = t.buf; /* the buffer is the map's now */
-        }
+    } else if (tm->canal_types && img->ncols == tm->ncols && ncols == tm->ncols) {
+        /* A full image (every column, in order): the object built for the map's first. */
         strbuf_append(out, tm->canal_types, tm->canal_types_len);
     } else {
+        size_t at = out->len;
         strbuf_appendc(out, '{');
         it = (struct col_iter){img, partial, 0, 0};
         for (bool first = true; col_next(&it, &col, &is_partial); first = false) {
@@ -1071,6 +1049,13 @@ static void render_row(const struct change *c, const struct format_ctx *ctx, str
                 APPEND_LIT(out, "\"\"");
         }
         strbuf_appendc(out, '}');
+        if (img->ncols == tm->ncols && ncols == tm->ncols) {
+            /* Kept with the map for its later full images: the same object every time. */
+            struct table_map *mtm = (struct table_map *)tm; /* a cache, not the map's meaning */
+            mtm->canal_types_len = (uint32_t)(out->len - at);
+            mtm->canal_types = xmalloc(mtm->canal_types_len);
+            memcpy(mtm->canal_types, out->buf + at, mtm->canal_types_len);
+        }
     }
 
     /* old: the before values of the columns whose value changed (canal's updated=true). */
