@@ -58,14 +58,38 @@ PUSHED=$(sed -n 's/.*(.* bytes, config \([0-9a-f]*\)).*/\1/p' "$W/push.out")
 check_fails "cluster push of an invalid file stores nothing" "$SLUICE" cluster push /dev/null --zookeeper "$ZK_SERVERS" --cluster spread
 
 # start_node NAME: `sluice run` from the pushed configuration; sets PORT_<NAME>, PID_<NAME>.
+# Waits (bounded) until its admin endpoint answers; a daemon that lost its admin port to
+# another process between free_port and its bind is started again on another port.
 start_node() {
-    _p=$(free_port)
-    eval "PORT_$1=$_p"
-    "$SLUICE" run --zookeeper "$ZK_SERVERS" --cluster spread --node "node-$1" \
-        --admin "127.0.0.1:$_p" --data-dir "$W/var-$1" >>"$W/$1.log" 2>&1 </dev/null &
-    eval "PID_$1=$!"
-    _RS_SLUICE_PIDS="$_RS_SLUICE_PIDS $!"
-    [ -z "${SLUICE_TEST_PIDFILE:-}" ] || echo "$!" >>"$SLUICE_TEST_PIDFILE"
+    for _try in 1 2 3; do
+        _p=$(free_port)
+        eval "PORT_$1=$_p"
+        "$SLUICE" run --zookeeper "$ZK_SERVERS" --cluster spread --node "node-$1" \
+            --admin "127.0.0.1:$_p" --data-dir "$W/var-$1" >>"$W/$1.log" 2>&1 </dev/null &
+        _pid=$!
+        eval "PID_$1=$_pid"
+        _RS_SLUICE_PIDS="$_RS_SLUICE_PIDS $_pid"
+        [ -z "${SLUICE_TEST_PIDFILE:-}" ] || echo "$_pid" >>"$SLUICE_TEST_PIDFILE"
+        _end=$(($(date +%s) + 30))
+        while alive "$_pid" && [ "$(date +%s)" -lt "$_end" ]; do
+            "$SLUICE" status --admin "127.0.0.1:$_p" --json >/dev/null 2>&1 && return 0
+            sleep 0.1
+        done
+        alive "$_pid" && return 0 # slow to answer: the checks that follow say more
+        wait "$_pid" 2>/dev/null || true
+        grep -q 'could not listen' "$W/$1.log" || break
+        diag "node-$1: admin port $_p taken meanwhile; starting it again on another"
+    done
+    diag "node-$1 exited at start: $(tail -n 5 "$W/$1.log")"
+}
+# node_diag NAME: one line on a daemon (alive, registered, its membership and election lines).
+node_diag() {
+    eval "_pid=\$PID_$1"
+    _alive=no
+    alive "$_pid" && _alive=yes
+    echo "node-$1: pid $_pid alive=$_alive, $(wc -l <"$W/$1.log") log lines," \
+        "$(grep -c 'CLUSTER registered as' "$W/$1.log") registrations; its CLUSTER/MAIN/WARN/ERROR lines:"
+    grep -E ' (CLUSTER|MAIN) | WARN | ERROR ' "$W/$1.log" | tail -n 8
 }
 # streaming_on PORT: how many instances the daemon on PORT streams.
 streaming_on() {
@@ -157,7 +181,8 @@ start_node c
 if wait_spread "2 2 2" 60; then
     ok "6 instances over 3 daemons: each runs 2 (cluster status)"
 else
-    not_ok "6 instances over 3 daemons: each runs 2" "owned: $(owned_counts)" "$(cstatus | head -c 1500)" "$(tail -n 20 "$W/a.log")"
+    not_ok "6 instances over 3 daemons: each runs 2" "owned: $(owned_counts)" "$(node_diag a)" "$(node_diag b)" \
+        "$(node_diag c)" "$(cstatus | head -c 1500)"
 fi
 # The daemons' own status agrees (a hand-over may still settle: a moment).
 _end=$(($(date +%s) + 15))
@@ -214,7 +239,8 @@ load_start
 if wait_spread "2 2 2" 60; then
     ok "C back on the new configuration: A and B hand over, each runs 2 again"
 else
-    not_ok "C back: each runs 2 again" "owned: $(owned_counts)" "$(tail -n 20 "$W/a.log")" "$(tail -n 20 "$W/c.log")"
+    not_ok "C back: each runs 2 again" "owned: $(owned_counts)" "$(node_diag c)" "$(node_diag a)" \
+        "$(cstatus | head -c 1500)" "$(tail -n 20 "$W/c.log")" "$(tail -n 20 "$W/a.log")"
 fi
 check "a hand-over is logged" sh -c "grep -h 'handing the instance over to node-c' '$W/a.log' '$W/b.log' | grep -q ."
 sleep 1
