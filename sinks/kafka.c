@@ -89,6 +89,9 @@ struct kafka_sink {
     struct strbuf val, key, topic, tmp;
     char last_db[256], last_table[256]; /* the table `topic` was expanded for */
     bool topic_valid;
+    /* librdkafka's handle of the topic named `topic` (NULL: none yet, or an invalid name),
+     * kept so that a send does not look the topic up by name under librdkafka's handle lock. */
+    rd_kafka_topic_t *rkt;
     struct kbatch *q; /* batch records, ordered by id, q[0] the oldest */
     size_t nq, capq;
     bool failed;
@@ -394,6 +397,7 @@ make_headers(const struct change *c, const char *error_text, const char *orig_to
  * Returns the librdkafka error of the send (0 when queued). */
 static rd_kafka_resp_err_t produce(struct kafka_sink *ks,
                                    uint64_t id,
+                                   rd_kafka_topic_t *rkt,
                                    const char *topic,
                                    const void *key,
                                    size_t keylen,
@@ -411,10 +415,15 @@ static rd_kafka_resp_err_t produce(struct kafka_sink *ks,
         }
     }
     for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            ks->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(flags),
-            RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)val, vallen),
-            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t e =
+            rkt ? rd_kafka_producev(ks->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(flags),
+                                    RD_KAFKA_V_KEY(key, keylen),
+                                    RD_KAFKA_V_VALUE((void *)val, vallen), RD_KAFKA_V_HEADERS(hdrs),
+                                    RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id), RD_KAFKA_V_END)
+                : rd_kafka_producev(ks->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(flags),
+                                    RD_KAFKA_V_KEY(key, keylen),
+                                    RD_KAFKA_V_VALUE((void *)val, vallen), RD_KAFKA_V_HEADERS(hdrs),
+                                    RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || ks->failed) {
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 struct kbatch *b = batch_rec(ks, id);
@@ -450,7 +459,7 @@ static rd_kafka_resp_err_t send_dead_letter(struct kafka_sink *ks,
     log_warn(FAC, ks->base.instance, "%s:%" PRIu64 ": %s; a key-only record goes to %s",
              c->file ? c->file : "", c->pos, why, dlq.buf);
     rd_kafka_headers_t *h = make_headers(c, why, orig_topic);
-    rd_kafka_resp_err_t e = produce(ks, id, dlq.buf, key, keylen, NULL, 0, h);
+    rd_kafka_resp_err_t e = produce(ks, id, NULL, dlq.buf, key, keylen, NULL, 0, h);
     if (e)
         rd_kafka_headers_destroy(h);
     strbuf_free(&dlq);
@@ -763,6 +772,16 @@ static void warm_topic(struct kafka_sink *ks, const char *name)
     rd_kafka_topic_destroy(rkt);
 }
 
+/* Points ks->rkt at the topic named ks->topic (unchanged when it already does). */
+static void use_topic(struct kafka_sink *ks)
+{
+    if (ks->rkt && strcmp(rd_kafka_topic_name(ks->rkt), ks->topic.buf) == 0)
+        return;
+    if (ks->rkt)
+        rd_kafka_topic_destroy(ks->rkt);
+    ks->rkt = rd_kafka_topic_new(ks->rk, ks->topic.buf, NULL); /* NULL: sent by name */
+}
+
 static const char *topic_for(struct kafka_sink *ks, const struct change *c)
 {
     const char *db = c->db ? c->db : "", *table = c->table ? c->table : "";
@@ -771,6 +790,7 @@ static const char *topic_for(struct kafka_sink *ks, const struct change *c)
         strbuf_reset(&ks->topic);
         sink_kafka_topic(ks->base.cfg->ddl_topic, ks->base.instance, db, "", &ks->topic);
         warm_topic(ks, ks->topic.buf);
+        use_topic(ks);
         return ks->topic.buf;
     }
     if (ks->topic_valid && strcmp(db, ks->last_db) == 0 && strcmp(table, ks->last_table) == 0)
@@ -778,6 +798,7 @@ static const char *topic_for(struct kafka_sink *ks, const struct change *c)
     strbuf_reset(&ks->topic);
     sink_kafka_topic(ks->base.cfg->topic, ks->base.instance, db, table, &ks->topic);
     warm_topic(ks, ks->topic.buf);
+    use_topic(ks);
     /* Names too long to remember are expanded every time. */
     ks->topic_valid = strlen(db) < sizeof(ks->last_db) && strlen(table) < sizeof(ks->last_table);
     if (ks->topic_valid) {
@@ -812,12 +833,13 @@ static int kafka_append(struct sink *s, const struct change *c, struct err *err)
     size_t keylen = has_key ? ks->key.len : 0;
     bool hdrs = s->cfg->headers == CONFIG_HEADERS_ON;
     rd_kafka_headers_t *h = hdrs ? make_headers(c, NULL, NULL) : NULL;
-    rd_kafka_resp_err_t e = produce(ks, id, topic, key, keylen, ks->val.buf, ks->val.len, h);
+    rd_kafka_resp_err_t e =
+        produce(ks, id, ks->rkt, topic, key, keylen, ks->val.buf, ks->val.len, h);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR && c->kind == CHANGE_DELETE && has_key &&
         wants_tombstones(s->cfg)) {
         /* Same key, no value: compaction then drops the row (Debezium's tombstone). */
         h = hdrs ? make_headers(c, NULL, NULL) : NULL;
-        e = produce(ks, id, topic, key, keylen, NULL, 0, h);
+        e = produce(ks, id, ks->rkt, topic, key, keylen, NULL, 0, h);
     }
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0;
@@ -895,6 +917,8 @@ static void kafka_close(struct sink *s)
                 rd_kafka_error_destroy(e);
             }
         }
+        if (ks->rkt)
+            rd_kafka_topic_destroy(ks->rkt);
         rd_kafka_destroy(ks->rk);
     }
     for (size_t i = 0; i < ks->nq; i++) /* after the producer: it may read them till then */

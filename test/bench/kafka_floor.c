@@ -92,6 +92,13 @@ int main(int argc, char **argv)
     val[0] = '{';
     val[vbytes - 1] = '}';
 
+    /* A topic handle, as the sink keeps one: no lookup by name per message. */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, argv[2], NULL);
+    if (rkt == NULL) {
+        fprintf(stderr, "kafka_floor: topic \"%s\": %s\n", argv[2],
+                rd_kafka_err2str(rd_kafka_last_error()));
+        return 2;
+    }
     double t0 = now_s();
     char key[40], num[24];
     for (long i = 0; i < count && failed == 0; i++) {
@@ -104,7 +111,7 @@ int main(int argc, char **argv)
         rd_kafka_header_add(h, "sluice.xid", 10, num, snprintf(num, sizeof(num), "%ld", i / 100));
         for (;;) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
-                rk, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_KEY(key, (size_t)kl), RD_KAFKA_V_VALUE(val, (size_t)vbytes),
                 RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -126,10 +133,12 @@ int main(int argc, char **argv)
     if (failed) {
         fprintf(stderr, "kafka_floor: %ld deliveries failed, the first: %s\n", failed, first_error);
         rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_topic_destroy(rkt);
         rd_kafka_destroy(rk);
         return 1;
     }
     printf("%.4f %ld\n", secs, delivered);
+    rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
     return 0;
 }
