@@ -81,6 +81,7 @@ struct schema {
     int fd; /* history, open for appending; -1 until the first append */
     void (*warn)(const char *msg, void *opaque);
     void *warn_opaque;
+    struct schema_mirror mirror; /* put NULL: none */
     char *pos_file;
     uint64_t pos;
 };
@@ -717,7 +718,13 @@ static int history_append(struct schema *s,
     put_u32(&rec, crc32c(0, pl.buf, pl.len));
     strbuf_append(&rec, pl.buf, pl.len);
     int rc = 0;
-    if (fs_write_all(s->fd, rec.buf, rec.len, NULL) != 0 || fsync(s->fd) != 0) {
+    /* The copy first: a version this file holds is never missing from it. */
+    if (s->mirror.put &&
+        (rc = s->mirror.put(s->mirror.opaque, s->version + 1, rec.buf, rec.len, err)) != 0) {
+        /* Nothing appended. The model already holds the change: the next use reloads it from
+         * the file (the version before), and the DDL or load is tried again when read again. */
+        s->loaded = false;
+    } else if (fs_write_all(s->fd, rec.buf, rec.len, NULL) != 0 || fsync(s->fd) != 0) {
         rc = err_set(err, ERR_IO, "could not append to \"%s\": %s", s->path, strerror(errno));
         err->fatal = true;
     } else {
@@ -903,6 +910,83 @@ out:
         model_clear(s);
         s->version = 0;
     }
+    return rc;
+}
+
+void schema_set_mirror(struct schema *s, const struct schema_mirror *m)
+{
+    if (m)
+        s->mirror = *m;
+    else
+        memset(&s->mirror, 0, sizeof(s->mirror));
+}
+
+int schema_history_replace(struct schema *s, const void *recs, size_t len, struct err *err)
+{
+    if (s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+    s->loaded = false;
+    struct strbuf tmp = {0};
+    strbuf_printf(&tmp, "%s.new", s->path);
+    int rc = 0, fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0 && fs_write_all(fd, HISTORY_MAGIC, HISTORY_MAGIC_LEN, NULL) == 0 &&
+              fs_write_all(fd, recs, len, NULL) == 0 && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    if (!ok || rename(tmp.buf, s->path) != 0 || fs_fsync_dir(s->dir) != 0) {
+        rc = err_set(err, ERR_IO, "could not write \"%s\": %s", s->path, strerror(errno));
+        unlink(tmp.buf);
+    }
+    strbuf_free(&tmp);
+    return rc;
+}
+
+int schema_history_each(
+    struct schema *s,
+    uint64_t upto,
+    int (*fn)(void *opaque, uint64_t version, const void *rec, size_t len, struct err *err),
+    void *opaque,
+    struct err *err)
+{
+    struct strbuf buf = {0};
+    FILE *f = fopen(s->path, "rb");
+    if (f == NULL)
+        return err_set(err, ERR_IO, "could not open \"%s\": %s", s->path, strerror(errno));
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        strbuf_append(&buf, chunk, got);
+    bool rerr = ferror(f) != 0;
+    fclose(f);
+    int rc = rerr ? err_set(err, ERR_IO, "could not read \"%s\"", s->path) : 0;
+    if (rc == 0 && upto > 0 &&
+        (buf.len < HISTORY_MAGIC_LEN || memcmp(buf.buf, HISTORY_MAGIC, HISTORY_MAGIC_LEN) != 0))
+        rc = err_set(err, ERR_SCHEMA, "\"%s\" is not a schema history (bad magic)", s->path);
+    const uint8_t *b = (const uint8_t *)buf.buf;
+    size_t off = HISTORY_MAGIC_LEN;
+    for (uint64_t v = 1; v <= upto && rc == 0; v++) {
+        uint32_t n = 0;
+        if (off + 8 <= buf.len)
+            n = (uint32_t)b[off] | (uint32_t)b[off + 1] << 8 | (uint32_t)b[off + 2] << 16 |
+                (uint32_t)b[off + 3] << 24;
+        if (off + 8 > buf.len || n > buf.len - off - 8) {
+            rc = err_set(err, ERR_SCHEMA, "\"%s\" ends before version %llu", s->path,
+                         (unsigned long long)v);
+            break;
+        }
+        uint32_t crc = (uint32_t)b[off + 4] | (uint32_t)b[off + 5] << 8 |
+                       (uint32_t)b[off + 6] << 16 | (uint32_t)b[off + 7] << 24;
+        if (crc32c(0, b + off + 8, n) != crc) {
+            rc = err_set(err, ERR_SCHEMA, "schema history \"%s\": record %llu has a bad checksum",
+                         s->path, (unsigned long long)v);
+            break;
+        }
+        rc = fn(opaque, v, b + off, 8 + (size_t)n, err);
+        off += 8 + (size_t)n;
+    }
+    strbuf_free(&buf);
     return rc;
 }
 

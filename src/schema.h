@@ -60,6 +60,15 @@ struct schema_table {
     uint32_t *pk; /* primary key column indexes, in key order */
 };
 
+/* A copy of the history kept elsewhere (cluster mode: ZooKeeper, meta/zk.c), so that a daemon
+ * taking the instance over decodes with the same versions. put gets each new record (its bytes
+ * as in the history file) before the file does; when it fails nothing is appended and the
+ * change that made the record fails with put's error. */
+struct schema_mirror {
+    int (*put)(void *opaque, uint64_t version, const void *rec, size_t len, struct err *err);
+    void *opaque;
+};
+
 /* Returns a new, closed-over schema for the instance's schema directory `dir` (created if
  * missing); conn is copied. Nothing is read until schema_load. Returns NULL with err filled
  * when the directory cannot be created. Caller frees with schema_free. */
@@ -78,6 +87,20 @@ void schema_set_warn(struct schema *s, void (*fn)(const char *msg, void *opaque)
  * stored ones is ERR_SCHEMA. If neither schema_load nor schema_load_latest was called, the
  * first use loads the latest stored version. */
 int schema_load(struct schema *s, uint64_t version, struct err *err);
+/* Sets (m NULL: clears) the history's copy; m is copied. */
+void schema_set_mirror(struct schema *s, const struct schema_mirror *m);
+/* Replaces the history file by one holding recs (records 1..N back to back, as
+ * schema_history_each gives them), written to a new file then renamed over it. The model is
+ * not touched: schema_load follows. Returns 0 or ERR_IO. */
+int schema_history_replace(struct schema *s, const void *recs, size_t len, struct err *err);
+/* Calls fn with records 1..upto of the history file, in order, until it returns non-zero.
+ * Returns fn's code, or an error when the file ends before upto. */
+int schema_history_each(
+    struct schema *s,
+    uint64_t upto,
+    int (*fn)(void *opaque, uint64_t version, const void *rec, size_t len, struct err *err),
+    void *opaque,
+    struct err *err);
 /* Restores the newest stored version (nothing discarded). */
 int schema_load_latest(struct schema *s, struct err *err);
 /* Restores the model in force just before the event at binlog position file:pos: the records of

@@ -2,7 +2,9 @@
  * test_schema.c — unit tests for the table-map half of src/schema.c: completing TABLE_MAP
  * events that lack column names, signedness, ENUM/SET strings and the primary key from a model
  * built by DDL, and the cross-check of column count and types (with the error message naming
- * table, position and both column lists). No server: the connection points at a closed port.
+ * table, position and both column lists); and the history's copy (schema_set_mirror,
+ * schema_history_each, schema_history_replace) that cluster mode keeps in ZooKeeper. No server:
+ * the connection points at a closed port.
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -239,6 +241,89 @@ static void test_type_rules(void)
     schema_col_clear(&e);
 }
 
+/* A mirror that keeps the records it is given (fails while `refuse` is set). */
+struct kept {
+    struct strbuf recs;
+    uint64_t last;
+    bool refuse;
+};
+
+static int keep_rec(void *opaque, uint64_t version, const void *rec, size_t len, struct err *err)
+{
+    struct kept *k = opaque;
+    if (k->refuse)
+        return err_set(err, ERR_POS_STALE, "refused");
+    CU_ASSERT_EQUAL(version, k->last + 1);
+    k->last = version;
+    strbuf_append(&k->recs, rec, len);
+    return 0;
+}
+
+static int each_rec(void *opaque, uint64_t version, const void *rec, size_t len, struct err *err)
+{
+    (void)err;
+    struct strbuf *sb = opaque;
+    (void)version;
+    strbuf_append(sb, rec, len);
+    return 0;
+}
+
+/* The history's copy: every record reaches the mirror before the file; a refused record is not
+ * appended; records read back (schema_history_each) equal the mirror's; another schema rebuilt
+ * from them (schema_history_replace + schema_load) holds the same tables at each version. */
+static void test_mirror(void)
+{
+    struct schema *s = new_schema(); /* version 1: CREATE TABLE t, before the mirror */
+    struct err err = {0};
+    struct kept k = {{0}, 0, false};
+    CU_ASSERT_EQUAL(schema_history_each(s, 1, keep_rec, &k, &err), 0);
+    struct schema_mirror m = {keep_rec, &k};
+    schema_set_mirror(s, &m);
+    const char *d2 = "ALTER TABLE t CHANGE name nm VARCHAR(10)";
+    const char *d3 = "CREATE TABLE u (a INT PRIMARY KEY)";
+    CU_ASSERT_EQUAL(schema_apply_query(s, "db", d2, strlen(d2), "binlog.000003", 200, &err), 1);
+    CU_ASSERT_EQUAL(schema_apply_query(s, "db", d3, strlen(d3), "binlog.000003", 300, &err), 1);
+    CU_ASSERT_EQUAL(schema_version(s), 3);
+    CU_ASSERT_EQUAL(k.last, 3);
+    k.refuse = true;
+    const char *d4 = "DROP TABLE u";
+    CU_ASSERT_NOT_EQUAL(schema_apply_query(s, "db", d4, strlen(d4), "binlog.000003", 400, &err), 1);
+    CU_ASSERT_EQUAL(err.code, ERR_POS_STALE);
+    CU_ASSERT_EQUAL(schema_version(s), 3);
+    err_clear(&err);
+    struct strbuf back = {0};
+    CU_ASSERT_EQUAL(schema_history_each(s, 3, each_rec, &back, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(back.len, k.recs.len);
+    CU_ASSERT_EQUAL(memcmp(back.buf, k.recs.buf, back.len), 0);
+    CU_ASSERT_NOT_EQUAL(schema_history_each(s, 4, each_rec, &back, &err), 0); /* ends at 3 */
+    err_clear(&err);
+
+    char dir2[64];
+    snprintf(dir2, sizeof(dir2), "/tmp/sluice-test-schema2.XXXXXX");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir2));
+    struct schema_conn conn = {.host = "127.0.0.1", .port = 1, .user = "nobody", .password = "x"};
+    struct schema *s2 = schema_open(dir2, &conn, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s2);
+    CU_ASSERT_EQUAL(schema_history_replace(s2, k.recs.buf, k.recs.len, &err), 0);
+    CU_ASSERT_EQUAL(schema_load(s2, 2, &err), 0);
+    const struct schema_table *t = schema_find(s2, "db", "t");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_STRING_EQUAL(t->cols[1].name, "nm");
+    CU_ASSERT_PTR_NULL(schema_find(s2, "db", "u"));
+    CU_ASSERT_EQUAL(schema_load(s2, 3, &err), ERR_SCHEMA); /* load(2) cut record 3 */
+    err_clear(&err);
+    CU_ASSERT_EQUAL(schema_history_replace(s2, k.recs.buf, k.recs.len, &err), 0);
+    CU_ASSERT_EQUAL(schema_load(s2, 3, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(schema_find(s2, "db", "u"));
+    schema_free(s2);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir2);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    strbuf_free(&back);
+    strbuf_free(&k.recs);
+    free_schema(s);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -247,6 +332,7 @@ int main(void)
     CU_add_test(s, "complete", test_complete);
     CU_add_test(s, "mismatch", test_mismatch);
     CU_add_test(s, "type_rules", test_type_rules);
+    CU_add_test(s, "mirror", test_mirror);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     int failed = (int)CU_get_number_of_failures();
