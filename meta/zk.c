@@ -7,6 +7,8 @@
  *     {root}/{cluster}/instances/{name}/positions    PERSISTENT: the record below
  *     {root}/{cluster}/instances/{name}/running      PERSISTENT parent of the election nodes
  *     {root}/{cluster}/instances/{name}/running/n-0000000007   EPHEMERAL_SEQUENTIAL (cluster.c)
+ *     {root}/{cluster}/instances/{name}/schema/r-<version>      PERSISTENT: the schema history's
+ *                                                copy, one record a node (see its section below)
  *
  * The record (version 1) is text, `key=value\n` lines, like meta/file.c's without the CRC line
  * (ZooKeeper checksums its own data) and with the writer's identity:
@@ -497,3 +499,138 @@ const struct pos_store_ops pos_store_zk_ops = {
     .save = zk_save,
     .close = zk_close,
 };
+
+/* ---- the schema history's copy (cluster mode) ----
+ *
+ * {node}/schema/r-NNNNNNNNNNNNNNNNNNNN, one PERSISTENT node per record of the owner's schema
+ * history (src/schema.c), holding the record's bytes as in the history file; N is its version,
+ * zero-padded so that names sort by version. The owner writes each record before appending it
+ * to its own file; a new owner rebuilds its file from records 1..V (V: the schema version stored
+ * with the positions) and drops those after V, which belong to events it reads again. */
+
+#define SCHEMA_REC_MAX (1000 * 1024) /* under ZooKeeper's default jute.maxbuffer (1 MiB) */
+
+static void schema_rec_path(const struct zk_store *zs, uint64_t version, struct strbuf *sb)
+{
+    strbuf_reset(sb);
+    strbuf_printf(sb, "%s/schema/r-%020llu", zs->node, (unsigned long long)version);
+}
+
+int pos_store_zk_schema_put(
+    struct pos_store *st, uint64_t version, const void *rec, size_t len, struct err *err)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    if (len > SCHEMA_REC_MAX)
+        return err_set(err, ERR_POS_STORE,
+                       "schema history record %llu of \"%s\" is %zu bytes, more than a "
+                       "ZooKeeper node holds (%d)",
+                       (unsigned long long)version, st->instance, len, SCHEMA_REC_MAX);
+    if (zk_session_expired(&zs->s))
+        return err_set(err, ERR_POS_STALE,
+                       "ZooKeeper session to \"%s\" expired: schema history of \"%s\" not "
+                       "written",
+                       zs->servers, st->instance);
+    if (atomic_load(&zs->s.state) != ZOO_CONNECTED_STATE) {
+        /* As save(): say so at once rather than wait for the reconnection. */
+        err_set(err, ERR_POS_STORE,
+                "ZooKeeper at \"%s\" not connected: schema history of \"%s\" not written",
+                zs->servers, st->instance);
+        err->retriable = true;
+        return err->code;
+    }
+    struct strbuf path = {0};
+    strbuf_printf(&path, "%s/schema", zs->node);
+    int r = zk_ensure_path(&zs->s, path.buf, err);
+    schema_rec_path(zs, version, &path);
+    for (int attempt = 0; r == 0 && attempt < 2; attempt++) {
+        /* Owner mode: only while the owner's EPHEMERAL node exists (as save()). A record of the
+         * same version left by an earlier owner is replaced: this owner's history wins. */
+        zoo_op_t ops[2];
+        zoo_op_result_t res[2];
+        memset(res, 0, sizeof(res));
+        int n = 0;
+        if (zs->running)
+            zoo_check_op_init(&ops[n++], zs->running, -1);
+        if (attempt == 0)
+            zoo_create_op_init(&ops[n++], path.buf, rec, (int)len, &ZOO_OPEN_ACL_UNSAFE, 0, NULL,
+                               0);
+        else
+            zoo_set_op_init(&ops[n++], path.buf, rec, (int)len, -1, NULL);
+        int rc = zoo_multi(zs->s.zh, n, ops, res);
+        if (rc == ZOK)
+            break;
+        if (zs->running && res[0].err == ZNONODE) {
+            r = err_set(err, ERR_POS_STALE,
+                        "schema history of \"%s\" not written: this daemon no longer owns the "
+                        "instance (its node \"%s\" is gone)",
+                        st->instance, zs->running);
+        } else if (attempt == 0 && res[n - 1].err == ZNODEEXISTS) {
+            continue;
+        } else {
+            int e = res[n - 1].err != ZOK && res[n - 1].err != ZRUNTIMEINCONSISTENCY
+                        ? res[n - 1].err
+                        : rc;
+            r = zk_fail(err, zs, "write", path.buf, e);
+            err->retriable = e == ZCONNECTIONLOSS || e == ZOPERATIONTIMEOUT;
+        }
+    }
+    strbuf_free(&path);
+    return r;
+}
+
+int pos_store_zk_schema_get(struct pos_store *st,
+                            uint64_t upto,
+                            struct strbuf *out,
+                            struct err *err)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    struct strbuf path = {0};
+    char *buf = xmalloc(SCHEMA_REC_MAX + 1);
+    int r = 1;
+    for (uint64_t v = 1; v <= upto && r == 1; v++) {
+        schema_rec_path(zs, v, &path);
+        int len = SCHEMA_REC_MAX;
+        int rc = zoo_get(zs->s.zh, path.buf, 0, buf, &len, NULL);
+        if (rc == ZNONODE)
+            r = 0;
+        else if (rc != ZOK) {
+            zk_fail(err, zs, "read", path.buf, rc);
+            r = -1;
+        } else {
+            strbuf_append(out, buf, len > 0 ? (size_t)len : 0);
+        }
+    }
+    free(buf);
+    strbuf_free(&path);
+    return r;
+}
+
+int pos_store_zk_schema_trim(struct pos_store *st, uint64_t keep, struct err *err)
+{
+    struct zk_store *zs = (struct zk_store *)st;
+    struct strbuf path = {0};
+    strbuf_printf(&path, "%s/schema", zs->node);
+    struct String_vector kids = {0, NULL};
+    int rc = zoo_get_children(zs->s.zh, path.buf, 0, &kids), r = 0;
+    if (rc == ZNONODE) {
+        strbuf_free(&path);
+        return 0;
+    }
+    if (rc != ZOK) {
+        r = zk_fail(err, zs, "list", path.buf, rc);
+        strbuf_free(&path);
+        return r;
+    }
+    for (int i = 0; i < kids.count && r == 0; i++) {
+        if (strncmp(kids.data[i], "r-", 2) != 0 || strtoull(kids.data[i] + 2, NULL, 10) <= keep)
+            continue;
+        strbuf_reset(&path);
+        strbuf_printf(&path, "%s/schema/%s", zs->node, kids.data[i]);
+        rc = zoo_delete(zs->s.zh, path.buf, -1);
+        if (rc != ZOK && rc != ZNONODE)
+            r = zk_fail(err, zs, "delete", path.buf, rc);
+    }
+    deallocate_String_vector(&kids);
+    strbuf_free(&path);
+    return r;
+}

@@ -65,4 +65,19 @@ bool pos_store_zk_connected(struct pos_store *st);
  * newer owner), with the writer named in who; else 0 (also when ZooKeeper cannot tell). */
 int pos_store_zk_foreign_write(struct pos_store *st, char *who, size_t whosz);
 
+/* The schema history's copy in ZooKeeper (cluster mode; layout in meta/zk.c). */
+struct strbuf;
+/* Writes record `version` (its bytes as in the history file), replacing one of that version
+ * an earlier owner left; in owner mode only while this daemon owns the instance
+ * (ERR_POS_STALE otherwise). Returns 0 or an error code. */
+int pos_store_zk_schema_put(
+    struct pos_store *st, uint64_t version, const void *rec, size_t len, struct err *err);
+/* Appends records 1..upto to out, in order: 1 when every one is there, 0 when one is missing
+ * (out holds those before it), -1 on a ZooKeeper error (err filled). */
+int pos_store_zk_schema_get(struct pos_store *st,
+                            uint64_t upto,
+                            struct strbuf *out,
+                            struct err *err);
+/* Deletes the records after version keep. Returns 0 or an error code. */
+int pos_store_zk_schema_trim(struct pos_store *st, uint64_t keep, struct err *err);
 #endif

@@ -51,6 +51,7 @@
 #include "pos_store.h"
 #include "position.h"
 #include "position_find.h"
+#include "strbuf.h"
 #include "schema.h"
 #include "sink.h"
 #include "stream_pool.h"
@@ -58,6 +59,7 @@
 #include "table_map.h"
 #include "xmalloc.h"
 #include "../sinks/hub.h"
+#include "../meta/zk.h"
 
 #define FAC "INST"
 
@@ -918,6 +920,43 @@ static int open_sinks(struct instance *in, struct err *err)
     return 0;
 }
 
+/* Cluster mode: the schema history's copy in ZooKeeper (meta/zk.c). */
+static int mirror_put(void *opaque, uint64_t version, const void *rec, size_t len, struct err *err)
+{
+    return pos_store_zk_schema_put(opaque, version, rec, len, err);
+}
+
+/* Cluster mode, before the model is loaded: makes the local history hold the versions the
+ * positions were stored with, 1..v, from ZooKeeper, so that a daemon taking the instance over
+ * decodes the events after the stored position with the schema in force when they were written.
+ * A cluster whose ZooKeeper holds no copy yet (written by an older sluice) gets one from this
+ * daemon's own history when it holds them. Records after v are dropped in both places: they
+ * belong to events read again. Returns 0 or an error code; *missing is set when neither holds
+ * version v. */
+static int sync_schema_copy(struct instance *in, uint64_t v, bool *missing, struct err *err)
+{
+    *missing = false;
+    struct strbuf recs = {0};
+    int got = pos_store_zk_schema_get(in->store, v, &recs, err), rc = 0;
+    if (got < 0) {
+        rc = err->code;
+    } else if (got == 1) {
+        rc = schema_history_replace(in->schema, recs.buf ? recs.buf : "", recs.len, err);
+    } else if (schema_history_each(in->schema, v, mirror_put, in->store, err) != 0) {
+        log_warn(FAC, in->ic->name, "schema version %llu is neither in ZooKeeper nor here (%s)",
+                 (unsigned long long)v, err->msg);
+        err_clear(err);
+        *missing = true;
+    } else {
+        log_info(FAC, in->ic->name, "schema history versions 1..%llu copied to ZooKeeper",
+                 (unsigned long long)v);
+    }
+    strbuf_free(&recs);
+    if (rc == 0 && !*missing)
+        rc = pos_store_zk_schema_trim(in->store, v, err);
+    return rc;
+}
+
 static int open_schema(struct instance *in, const char *password, struct err *err)
 {
     char dir[4096];
@@ -930,16 +969,24 @@ static int open_schema(struct instance *in, const char *password, struct err *er
     if (in->schema == NULL)
         return ERR_SCHEMA;
     uint64_t v = in->have_rec ? in->rec.schema_version : 0;
-    int rc = schema_load(in->schema, v, err);
+    bool missing = false;
+    if (in->cluster && sync_schema_copy(in, v, &missing, err))
+        return err->code;
+    int rc = missing ? ERR_SCHEMA : schema_load(in->schema, v, err);
     if (rc && in->cluster && v) {
-        /* Cluster mode: the schema history is still kept per daemon (docs/cluster.md), so a
-         * new owner may not hold the version another daemon stored. */
+        /* Neither ZooKeeper nor this daemon holds the version the positions name. */
         log_warn(FAC, in->ic->name,
-                 "%s: schema history is per daemon in cluster mode; starting from the source's "
+                 "%s: the schema history of version %llu is lost; starting from the source's "
                  "current schema",
-                 err->msg);
+                 err->code ? err->msg : "schema history missing", (unsigned long long)v);
         err_clear(err);
         rc = schema_load(in->schema, 0, err);
+        if (rc == 0)
+            rc = pos_store_zk_schema_trim(in->store, 0, err);
+    }
+    if (rc == 0 && in->cluster) {
+        struct schema_mirror m = {mirror_put, in->store};
+        schema_set_mirror(in->schema, &m);
     }
     return rc;
 }
