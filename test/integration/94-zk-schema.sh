@@ -12,6 +12,8 @@
 #      a2 (before this, B started from the current schema and named rows 4 and 5's column a2).
 #   4. B stops, A comes back (its own history ends before the rename): it takes the versions
 #      from ZooKeeper, and row 7 comes out with a2; neither daemon says the history is lost.
+#   5. The copy deleted from ZooKeeper (as a cluster run by an older sluice): A, restarted,
+#      copies its own history there and row 8 comes out with a2.
 set -eu
 . "$(dirname "$0")/lib.sh"
 W=$TEST_TMP/w
@@ -107,6 +109,19 @@ if wait_row "$W/out-a.jsonl" 7 30; then ok "A back: wrote row 7"; else not_ok "A
 check "A back: row 7 with column a2 (the versions B added, taken from ZooKeeper)" \
     sh -c "[ '$(inserted "$W/out-a.jsonl" 7)' = '{\"id\":7,\"a2\":70,\"b\":\"s\"}' ]"
 check "A did not start from the current schema" sh -c "! grep -q 'is lost\|neither in ZooKeeper' '$W/a.log'"
+sluice_stop 20
+check "A: SIGTERM, exit 0" sh -c "[ '$SLUICE_RC' = 0 ]"
+
+# ---- 5. a ZooKeeper without the copy (as an older sluice left it) ------------------------------
+java -cp "$ZK_JAR" org.apache.zookeeper.ZooKeeperMain -server "$ZK_SERVERS" deleteall "$NODE/schema" >/dev/null 2>&1 || true
+check "the copy is gone" sh -c "[ -z '$(zk_ls "$NODE/schema")' ]"
+sql "INSERT INTO app.t VALUES (8, 80, 't');"
+sluice_start "$W/a.yaml" "$W/a.log"
+if wait_row "$W/out-a.jsonl" 8 30; then ok "A again: wrote row 8"; else not_ok "A again: wrote row 8" "$(tail -n 20 "$W/a.log")"; fi
+check "A again: row 8 with column a2" sh -c "[ '$(inserted "$W/out-a.jsonl" 8)' = '{\"id\":8,\"a2\":80,\"b\":\"t\"}' ]"
+check "A copied its own history to ZooKeeper" sh -c "grep -q 'schema history versions 1\.\.[0-9]* copied to ZooKeeper' '$W/a.log'"
+RECS=$(zk_ls "$NODE/schema")
+check "the copy is back ($RECS)" sh -c "echo '$RECS' | grep -q 'r-00000000000000000002'"
 sluice_stop 20
 check "A: SIGTERM, exit 0" sh -c "[ '$SLUICE_RC' = 0 ]"
 test_done
