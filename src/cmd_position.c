@@ -12,7 +12,10 @@
  * reset: takes the instance's lock for the whole command, so a daemon cannot start in the
  *   middle and a running one is never overwritten (it is refused: exit 1, the lock error names
  *   the pid). The new record has `consumed` and `parsed` both at the new position; the server
- *   identity and schema version are kept as stored. Forms:
+ *   identity is kept as stored, and so is the schema version unless the schema history (in
+ *   ZooKeeper in cluster mode, else in data_dir) says an earlier one was in force at the new
+ *   position: then that one, so that rows before a later DDL decode with the schema they were
+ *   written under (the DDL is applied again when read). Forms:
  *     --file F --pos P   F:P, GTID set empty (the daemon resumes from file:offset);
  *     --gtid SET         GTID set only (file "", offset 0);
  *     --earliest         the first file of SHOW BINARY LOGS, offset 4;
@@ -41,8 +44,10 @@
 #include "pos_store.h"
 #include "position.h"
 #include "position_find.h"
+#include "schema.h"
 #include "strbuf.h"
 #include "xmalloc.h"
+#include "../meta/zk.h"
 
 static void usage(FILE *out)
 {
@@ -475,6 +480,37 @@ static void print_found(int64_t ts, const struct position *np, const struct posi
            (unsigned long long)fs->bytes, fs->files);
 }
 
+/* The schema version in force at np by the instance's schema history: ZooKeeper's copy in
+ * cluster mode, else (or when ZooKeeper holds none) the history in data_dir. Resetting to an
+ * earlier position also goes back in the history, so that the rows before a later DDL decode
+ * with the schema they were written under; the DDL is applied again as it is read. UINT64_MAX
+ * when no history tells (a GTID-only position, no history here): the stored version stays. */
+static uint64_t schema_version_at(const struct config *cfg,
+                                  const struct config_instance *in,
+                                  struct pos_store *st,
+                                  bool zk,
+                                  const struct position *np)
+{
+    if (np->file[0] == '\0')
+        return UINT64_MAX;
+    struct err e = {0};
+    if (zk && st) {
+        struct strbuf recs = {0};
+        int got = pos_store_zk_schema_get(st, UINT64_MAX, &recs, &e);
+        uint64_t v = got >= 0 && recs.len
+                         ? schema_records_version_at(recs.buf, recs.len, np->file, np->offset)
+                         : UINT64_MAX;
+        strbuf_free(&recs);
+        if (v != UINT64_MAX)
+            return v;
+        err_clear(&e);
+    }
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/%s/schema", cfg->data_dir, in->name);
+    uint64_t v;
+    return schema_history_version_at(dir, np->file, np->offset, &v, &e) == 0 ? v : UINT64_MAX;
+}
+
 static int cmd_reset(int argc, char **argv)
 {
     struct opts o;
@@ -624,9 +660,13 @@ static int cmd_reset(int argc, char **argv)
         }
     }
 
-    /* The new record: both positions at np, identity and schema version as stored. */
+    /* The new record: both positions at np, identity as stored, the schema version no later
+     * than the one in force at np. */
+    uint64_t at = schema_version_at(cfg, in, st, zk, &np);
     if (loaded == POS_STORE_LOADED)
         pos_store_record_copy(&rec, &old);
+    if (rec.schema_version > at)
+        rec.schema_version = at;
     position_copy(&rec.consumed, &np);
     position_copy(&rec.parsed, &np);
     int sr = pos_store_save(st, &rec, &err);
@@ -642,7 +682,7 @@ static int cmd_reset(int argc, char **argv)
             rec.server_id = old.server_id;
             snprintf(rec.server_uuid, sizeof(rec.server_uuid), "%s", old.server_uuid);
             snprintf(rec.server_version, sizeof(rec.server_version), "%s", old.server_version);
-            rec.schema_version = old.schema_version;
+            rec.schema_version = old.schema_version < at ? old.schema_version : at;
         }
         sr = pos_store_save(st, &rec, &err);
     }
@@ -669,6 +709,12 @@ static int cmd_reset(int argc, char **argv)
     strbuf_appends(&sb, " -> ");
     fmt_pos(&sb, &rec.parsed);
     strbuf_appendc(&sb, '\n');
+    if (loaded == POS_STORE_LOADED && rec.schema_version != old.schema_version)
+        strbuf_printf(&sb,
+                      "  schema version: %llu -> %llu (the DDL after the new position is applied "
+                      "again as it is read)\n",
+                      (unsigned long long)old.schema_version,
+                      (unsigned long long)rec.schema_version);
     if (owned)
         strbuf_printf(&sb, "  daemon %s, which runs it, restarts from the new position\n", owner);
     fwrite(sb.buf, 1, sb.len, stdout);

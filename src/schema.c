@@ -990,6 +990,59 @@ int schema_history_each(
     return rc;
 }
 
+uint64_t schema_records_version_at(const void *recs, size_t len, const char *file, uint64_t pos)
+{
+    const uint8_t *b = recs;
+    uint64_t v = 0;
+    for (size_t off = 0; off + 8 <= len;) {
+        uint32_t n = (uint32_t)b[off] | (uint32_t)b[off + 1] << 8 | (uint32_t)b[off + 2] << 16 |
+                     (uint32_t)b[off + 3] << 24;
+        if (n > len - off - 8)
+            break;
+        struct rd r = {b + off + 8, b + off + 8 + n, false};
+        get_u8(&r); /* kind */
+        get_u64(&r);
+        char *rf = get_str(&r);
+        uint64_t rp = get_u64(&r);
+        bool before = !r.bad && position_place_cmp(rf, rp, file, pos) < 0;
+        free(rf);
+        if (!before)
+            break;
+        v++;
+        off += 8 + (size_t)n;
+    }
+    return v;
+}
+
+int schema_history_version_at(
+    const char *dir, const char *file, uint64_t pos, uint64_t *version, struct err *err)
+{
+    struct strbuf path = {0}, buf = {0};
+    strbuf_printf(&path, "%s/history", dir);
+    FILE *f = fopen(path.buf, "rb");
+    int rc = 0;
+    if (f == NULL) {
+        rc = err_set(err, ERR_IO, "could not open \"%s\": %s", path.buf, strerror(errno));
+    } else {
+        char chunk[65536];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            strbuf_append(&buf, chunk, got);
+        if (ferror(f))
+            rc = err_set(err, ERR_IO, "could not read \"%s\"", path.buf);
+        fclose(f);
+    }
+    if (rc == 0 &&
+        (buf.len < HISTORY_MAGIC_LEN || memcmp(buf.buf, HISTORY_MAGIC, HISTORY_MAGIC_LEN) != 0))
+        rc = err_set(err, ERR_SCHEMA, "\"%s\" is not a schema history (bad magic)", path.buf);
+    if (rc == 0)
+        *version = schema_records_version_at(buf.buf + HISTORY_MAGIC_LEN,
+                                             buf.len - HISTORY_MAGIC_LEN, file, pos);
+    strbuf_free(&path);
+    strbuf_free(&buf);
+    return rc;
+}
+
 int schema_load(struct schema *s, uint64_t version, struct err *err)
 {
     struct want w = {WANT_VERSION, version, NULL, 0};

@@ -87,6 +87,14 @@ void schema_set_warn(struct schema *s, void (*fn)(const char *msg, void *opaque)
  * stored ones is ERR_SCHEMA. If neither schema_load nor schema_load_latest was called, the
  * first use loads the latest stored version. */
 int schema_load(struct schema *s, uint64_t version, struct err *err);
+/* The schema version in force at binlog position (file, pos) by the records recs (back to
+ * back, as schema_history_each gives them): how many leading records are of events before it.
+ * A cut or malformed record ends the count. */
+uint64_t schema_records_version_at(const void *recs, size_t len, const char *file, uint64_t pos);
+/* The same over the history file of schema directory dir (read only). Returns 0 with *version
+ * set, or ERR_IO / ERR_SCHEMA (no such file, not a history). */
+int schema_history_version_at(
+    const char *dir, const char *file, uint64_t pos, uint64_t *version, struct err *err);
 /* Sets (m NULL: clears) the history's copy; m is copied. */
 void schema_set_mirror(struct schema *s, const struct schema_mirror *m);
 /* Replaces the history file by one holding recs (records 1..N back to back, as

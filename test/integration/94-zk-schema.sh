@@ -14,6 +14,8 @@
 #      from ZooKeeper, and row 7 comes out with a2; neither daemon says the history is lost.
 #   5. The copy deleted from ZooKeeper (as a cluster run by an older sluice): A, restarted,
 #      copies its own history there and row 8 comes out with a2.
+#   6. `sluice position reset` back before row 4 takes the schema version back too (by
+#      ZooKeeper's copy): A, restarted, sends row 4 again with a, row 6 with a2.
 set -eu
 . "$(dirname "$0")/lib.sh"
 W=$TEST_TMP/w
@@ -83,6 +85,8 @@ RECS=$(zk_ls "$NODE/schema")
 check "A's schema history is in ZooKeeper ($RECS)" sh -c "echo '$RECS' | grep -q 'r-00000000000000000001'"
 
 # ---- 2. rows, a rename, a row: nobody streams ------------------------------------------------
+set -- $(master_pos)
+P_FILE=$1 P_POS=$2
 sql "INSERT INTO app.t VALUES (4, 40, 'p'), (5, 50, 'q');
      ALTER TABLE app.t CHANGE a a2 INT;
      INSERT INTO app.t VALUES (6, 60, 'r');"
@@ -122,6 +126,20 @@ check "A again: row 8 with column a2" sh -c "[ '$(inserted "$W/out-a.jsonl" 8)' 
 check "A copied its own history to ZooKeeper" sh -c "grep -q 'schema history versions 1\.\.[0-9]* copied to ZooKeeper' '$W/a.log'"
 RECS=$(zk_ls "$NODE/schema")
 check "the copy is back ($RECS)" sh -c "echo '$RECS' | grep -q 'r-00000000000000000002'"
+sluice_stop 20
+check "A: SIGTERM, exit 0" sh -c "[ '$SLUICE_RC' = 0 ]"
+
+# ---- 6. reset back before row 4 and the rename -------------------------------------------------
+"$SLUICE" position reset --config "$W/a.yaml" --instance demo --file "$P_FILE" --pos "$P_POS" >"$W/reset.out" 2>&1 && rc=0 || rc=$?
+check "reset --file $P_FILE --pos $P_POS: exit 0" sh -c "[ $rc = 0 ]"
+check "reset takes the schema version back by ZooKeeper's copy (2 -> 1)" grep -q 'schema version: 2 -> 1' "$W/reset.out"
+: >"$W/out-a.jsonl"
+sluice_start "$W/a.yaml" "$W/a.log"
+if wait_row "$W/out-a.jsonl" 8 30; then ok "A after the reset: wrote rows 4..8"; else not_ok "A after the reset: wrote rows 4..8" "$(tail -n 20 "$W/a.log")"; fi
+check "A after the reset: row 4 again with column a" \
+    sh -c "[ '$(inserted "$W/out-a.jsonl" 4)' = '{\"id\":4,\"a\":40,\"b\":\"p\"}' ]"
+check "A after the reset: row 6 with column a2" \
+    sh -c "[ '$(inserted "$W/out-a.jsonl" 6)' = '{\"id\":6,\"a2\":60,\"b\":\"r\"}' ]"
 sluice_stop 20
 check "A: SIGTERM, exit 0" sh -c "[ '$SLUICE_RC' = 0 ]"
 test_done

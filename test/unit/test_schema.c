@@ -3,7 +3,8 @@
  * events that lack column names, signedness, ENUM/SET strings and the primary key from a model
  * built by DDL, and the cross-check of column count and types (with the error message naming
  * table, position and both column lists); and the history's copy (schema_set_mirror,
- * schema_history_each, schema_history_replace) that cluster mode keeps in ZooKeeper. No server:
+ * schema_history_each, schema_history_replace) that cluster mode keeps in ZooKeeper, and the
+ * version in force at a position (`sluice position reset` goes back by it). No server:
  * the connection points at a closed port.
  */
 #include <CUnit/Basic.h>
@@ -296,6 +297,19 @@ static void test_mirror(void)
     CU_ASSERT_EQUAL_FATAL(back.len, k.recs.len);
     CU_ASSERT_EQUAL(memcmp(back.buf, k.recs.buf, back.len), 0);
     CU_ASSERT_NOT_EQUAL(schema_history_each(s, 4, each_rec, &back, &err), 0); /* ends at 3 */
+    err_clear(&err);
+    /* The version in force at a position: records of events before it (DDL at 100, 200, 300). */
+    CU_ASSERT_EQUAL(schema_records_version_at(k.recs.buf, k.recs.len, "binlog.000003", 100), 0);
+    CU_ASSERT_EQUAL(schema_records_version_at(k.recs.buf, k.recs.len, "binlog.000003", 101), 1);
+    CU_ASSERT_EQUAL(schema_records_version_at(k.recs.buf, k.recs.len, "binlog.000003", 250), 2);
+    CU_ASSERT_EQUAL(schema_records_version_at(k.recs.buf, k.recs.len, "binlog.000004", 4), 3);
+    CU_ASSERT_EQUAL(schema_records_version_at(k.recs.buf, k.recs.len, "binlog.000002", 999), 0);
+    CU_ASSERT_EQUAL(schema_records_version_at(k.recs.buf, k.recs.len - 1, "binlog.000004", 4), 2);
+    uint64_t at = 99;
+    CU_ASSERT_EQUAL(schema_history_version_at(tmpdir, "binlog.000003", 250, &at, &err), 0);
+    CU_ASSERT_EQUAL(at, 2);
+    CU_ASSERT_NOT_EQUAL(schema_history_version_at("/nonexistent", "binlog.000003", 250, &at, &err),
+                        0);
     err_clear(&err);
 
     char dir2[64];
