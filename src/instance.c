@@ -1529,8 +1529,20 @@ again:
     default:
         goto failed;
     }
-    if (open_sinks(in, &err) || open_schema(in, password, &err))
+    if (open_sinks(in, &err))
         goto failed;
+    if (open_schema(in, password, &err)) {
+        /* Cluster mode: ZooKeeper failed while the schema history was taken from it, or the
+         * instance was lost meanwhile: stand by again (after a pause) rather than fail. */
+        if (in->cluster && (err.code == ERR_POS_STORE || err.code == ERR_POS_STALE)) {
+            step_down(in, &err);
+            err_clear(&err);
+            if (sleep_or_stop(in, 1000))
+                goto stopped;
+            goto again;
+        }
+        goto failed;
+    }
     schema_set_warn(in->schema, schema_warn, in);
     publish(in);
 
