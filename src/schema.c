@@ -48,6 +48,7 @@
 #include <errmsg.h>
 #include <mysql.h>
 
+#include "bytes.h"
 #include "crc32c.h"
 #include "ddl.h"
 #include "mysql_types.h"
@@ -764,6 +765,46 @@ static void replay(struct schema *s, struct rd *r)
     }
 }
 
+/* Reads the file at path into out. Returns 0, or -1 with errno set (EIO for a read error). */
+static int read_file(const char *path, struct strbuf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        strbuf_append(out, chunk, got);
+    bool rerr = ferror(f) != 0;
+    fclose(f);
+    if (rerr)
+        errno = EIO;
+    return rerr ? -1 : 0;
+}
+
+/* Reads a history file whole into out, its magic checked. Returns 0 or ERR_IO / ERR_SCHEMA. */
+static int read_history(const char *path, struct strbuf *out, struct err *err)
+{
+    if (read_file(path, out) != 0)
+        return err_set(err, ERR_IO, "could not read \"%s\": %s", path, strerror(errno));
+    if (out->len < HISTORY_MAGIC_LEN || memcmp(out->buf, HISTORY_MAGIC, HISTORY_MAGIC_LEN) != 0)
+        return err_set(err, ERR_SCHEMA, "\"%s\" is not a schema history (bad magic)", path);
+    return 0;
+}
+
+/* The size (header included) of the record at off of records b[0..len) into *n: 1, or 0 at
+ * the end, -1 when it is cut short or its checksum is bad. */
+static int record_at(const uint8_t *b, size_t len, size_t off, size_t *n)
+{
+    if (off >= len)
+        return 0;
+    if (len - off < 8 || le32(b + off) > len - off - 8 ||
+        crc32c(0, b + off + 8, le32(b + off)) != le32(b + off + 4))
+        return -1;
+    *n = 8 + (size_t)le32(b + off);
+    return 1;
+}
+
 /* Reads the whole history (it holds one record per DDL, so it stays small), checks every record
  * and replays those up to `want` (all with latest). See the top of the file for torn versus
  * corrupt. */
@@ -787,27 +828,18 @@ static int history_read(struct schema *s, const struct want *w, struct err *err)
         close(s->fd);
         s->fd = -1;
     }
-    FILE *f = fopen(s->path, "rb");
-    if (f == NULL) {
-        if (errno != ENOENT)
-            return err_set(err, ERR_IO, "could not open \"%s\": %s", s->path, strerror(errno));
+    struct strbuf buf = {0};
+    int rc = 0;
+    if (read_file(s->path, &buf) != 0) {
+        int e = errno;
+        strbuf_free(&buf);
+        if (e != ENOENT)
+            return err_set(err, ERR_IO, "could not read \"%s\": %s", s->path, strerror(e));
         if (!latest && want > 0)
             return err_set(err, ERR_SCHEMA, "schema version %llu requested but \"%s\" holds none",
                            (unsigned long long)want, s->path);
         s->loaded = true;
         return 0;
-    }
-    struct strbuf buf = {0};
-    char chunk[65536];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        strbuf_append(&buf, chunk, got);
-    bool rerr = ferror(f) != 0;
-    fclose(f);
-    int rc = 0;
-    if (rerr) {
-        rc = err_set(err, ERR_IO, "could not read \"%s\"", s->path);
-        goto out;
     }
     const uint8_t *base = (const uint8_t *)(buf.buf ? buf.buf : "");
     size_t size = buf.len, off = HISTORY_MAGIC_LEN, keep = HISTORY_MAGIC_LEN;
@@ -828,10 +860,8 @@ static int history_read(struct schema *s, const struct want *w, struct err *err)
         size_t end = size;
         uint32_t len = 0, crc = 0;
         if (size - off >= 8) {
-            len = (uint32_t)base[off] | (uint32_t)base[off + 1] << 8 |
-                  (uint32_t)base[off + 2] << 16 | (uint32_t)base[off + 3] << 24;
-            crc = (uint32_t)base[off + 4] | (uint32_t)base[off + 5] << 8 |
-                  (uint32_t)base[off + 6] << 16 | (uint32_t)base[off + 7] << 24;
+            len = le32(base + off);
+            crc = le32(base + off + 4);
         }
         if (size - off < 8 || len > size - off - 8)
             bad = "cut short";
@@ -951,40 +981,17 @@ int schema_history_each(
     struct err *err)
 {
     struct strbuf buf = {0};
-    FILE *f = fopen(s->path, "rb");
-    if (f == NULL)
-        return err_set(err, ERR_IO, "could not open \"%s\": %s", s->path, strerror(errno));
-    char chunk[65536];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        strbuf_append(&buf, chunk, got);
-    bool rerr = ferror(f) != 0;
-    fclose(f);
-    int rc = rerr ? err_set(err, ERR_IO, "could not read \"%s\"", s->path) : 0;
-    if (rc == 0 && upto > 0 &&
-        (buf.len < HISTORY_MAGIC_LEN || memcmp(buf.buf, HISTORY_MAGIC, HISTORY_MAGIC_LEN) != 0))
-        rc = err_set(err, ERR_SCHEMA, "\"%s\" is not a schema history (bad magic)", s->path);
+    int rc = read_history(s->path, &buf, err);
     const uint8_t *b = (const uint8_t *)buf.buf;
-    size_t off = HISTORY_MAGIC_LEN;
-    for (uint64_t v = 1; v <= upto && rc == 0; v++) {
-        uint32_t n = 0;
-        if (off + 8 <= buf.len)
-            n = (uint32_t)b[off] | (uint32_t)b[off + 1] << 8 | (uint32_t)b[off + 2] << 16 |
-                (uint32_t)b[off + 3] << 24;
-        if (off + 8 > buf.len || n > buf.len - off - 8) {
-            rc = err_set(err, ERR_SCHEMA, "\"%s\" ends before version %llu", s->path,
-                         (unsigned long long)v);
-            break;
-        }
-        uint32_t crc = (uint32_t)b[off + 4] | (uint32_t)b[off + 5] << 8 |
-                       (uint32_t)b[off + 6] << 16 | (uint32_t)b[off + 7] << 24;
-        if (crc32c(0, b + off + 8, n) != crc) {
-            rc = err_set(err, ERR_SCHEMA, "schema history \"%s\": record %llu has a bad checksum",
+    size_t off = HISTORY_MAGIC_LEN, n;
+    for (uint64_t v = 1; v <= upto && rc == 0; v++, off += n) {
+        if (record_at(b, buf.len, off, &n) != 1)
+            rc = err_set(err, ERR_SCHEMA,
+                         "schema history \"%s\": record %llu is missing, cut short or has a bad "
+                         "checksum",
                          s->path, (unsigned long long)v);
-            break;
-        }
-        rc = fn(opaque, v, b + off, 8 + (size_t)n, err);
-        off += 8 + (size_t)n;
+        else
+            rc = fn(opaque, v, b + off, n, err);
     }
     strbuf_free(&buf);
     return rc;
@@ -994,12 +1001,9 @@ uint64_t schema_records_version_at(const void *recs, size_t len, const char *fil
 {
     const uint8_t *b = recs;
     uint64_t v = 0;
-    for (size_t off = 0; off + 8 <= len;) {
-        uint32_t n = (uint32_t)b[off] | (uint32_t)b[off + 1] << 8 | (uint32_t)b[off + 2] << 16 |
-                     (uint32_t)b[off + 3] << 24;
-        if (n > len - off - 8)
-            break;
-        struct rd r = {b + off + 8, b + off + 8 + n, false};
+    size_t n;
+    for (size_t off = 0; record_at(b, len, off, &n) == 1; off += n, v++) {
+        struct rd r = {b + off + 8, b + off + n, false};
         get_u8(&r); /* kind */
         get_u64(&r);
         char *rf = get_str(&r);
@@ -1008,8 +1012,6 @@ uint64_t schema_records_version_at(const void *recs, size_t len, const char *fil
         free(rf);
         if (!before)
             break;
-        v++;
-        off += 8 + (size_t)n;
     }
     return v;
 }
@@ -1019,22 +1021,7 @@ int schema_history_version_at(
 {
     struct strbuf path = {0}, buf = {0};
     strbuf_printf(&path, "%s/history", dir);
-    FILE *f = fopen(path.buf, "rb");
-    int rc = 0;
-    if (f == NULL) {
-        rc = err_set(err, ERR_IO, "could not open \"%s\": %s", path.buf, strerror(errno));
-    } else {
-        char chunk[65536];
-        size_t got;
-        while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-            strbuf_append(&buf, chunk, got);
-        if (ferror(f))
-            rc = err_set(err, ERR_IO, "could not read \"%s\"", path.buf);
-        fclose(f);
-    }
-    if (rc == 0 &&
-        (buf.len < HISTORY_MAGIC_LEN || memcmp(buf.buf, HISTORY_MAGIC, HISTORY_MAGIC_LEN) != 0))
-        rc = err_set(err, ERR_SCHEMA, "\"%s\" is not a schema history (bad magic)", path.buf);
+    int rc = read_history(path.buf, &buf, err);
     if (rc == 0)
         *version = schema_records_version_at(buf.buf + HISTORY_MAGIC_LEN,
                                              buf.len - HISTORY_MAGIC_LEN, file, pos);
