@@ -25,10 +25,6 @@ sql "INSERT INTO app.t VALUES (2, 20, 'y'); ALTER TABLE app.t CHANGE a a2 INT;
 ADMIN_PORT=$(free_port)
 sluice_config "$W/s.yaml" demo "$W/out1.jsonl"
 
-# inserted FILE ID: the data of the last insert of row ID in a sink file (empty when none).
-inserted() {
-    jq -c --argjson id "$2" 'select(.type == "insert" and .data.id == $id) | .data' "$1" 2>/dev/null | tail -n 1
-}
 # run_to_end OUT: one run of the daemon into OUT until it has consumed the server's end.
 run_to_end() {
     sed -i "s|path: .*jsonl|path: $1|" "$W/s.yaml"

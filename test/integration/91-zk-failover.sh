@@ -26,22 +26,6 @@ TMO=4000
 sql "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v INT NOT NULL);"
 NODE=/sluice/prod/instances/demo
 
-# cfg NAME NODE ADMIN_PORT SINK
-cfg() {
-    cat >"$W/$1.yaml" <<YEOF
-node: {name: $2}
-admin: {listen: "127.0.0.1:$3"}
-data_dir: $W/var-$1
-instances:
-  - name: demo
-    source: {host: 127.0.0.1, port: $MARIADB_PORT, user: cdc, password: cdcpass, heartbeat_ms: 500}
-    start: earliest
-    positions: {store: zookeeper, servers: "$ZK_SERVERS", root: /sluice, cluster: prod,
-                session_timeout_ms: $TMO, save_interval_ms: 100}
-    sinks:
-      - {type: file, path: $4, format: json}
-YEOF
-}
 # load_start / load_stop: a background workload of small transactions (inserts, updates,
 # deletes), until load_stop.
 NEXT=1
@@ -67,8 +51,8 @@ load_stop() {
 }
 PA=$(free_port)
 PB=$(free_port)
-cfg a node-a "$PA" "$W/out-a.jsonl"
-cfg b node-b "$PB" "$W/out-b.jsonl"
+zk_file_cfg a node-a "$PA" "$W/out-a.jsonl"
+zk_file_cfg b node-b "$PB" "$W/out-b.jsonl"
 : >"$W/a.log"
 : >"$W/b.log"
 sluice_start "$W/a.yaml" "$W/a.log"
@@ -103,7 +87,7 @@ if wait_consumed "$1" "$2" 30; then ok "B catches up with the server ($1:$2)"; e
 zk_check_rebuilt app.t "kill -9 failover: the rows rebuilt from A then B equal SELECT" "$W/out-a.jsonl" "$W/out-b.jsonl"
 
 # ---- fencing: SIGSTOP the owner past the session timeout ----
-cfg a2 node-a "$PA" "$W/out-a2.jsonl"
+zk_file_cfg a2 node-a "$PA" "$W/out-a2.jsonl"
 : >"$W/a2.log"
 sluice_start "$W/a2.yaml" "$W/a2.log"
 A2_PID=$SLUICE_PID

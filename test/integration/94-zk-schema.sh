@@ -29,27 +29,8 @@ mariadb_up "$TEST_TMP/db"
 cdc_user
 sql "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, a INT, b VARCHAR(10));"
 NODE=/sluice/prod/instances/demo
+TMO=4000
 
-# cfg NAME NODE ADMIN_PORT SINK
-cfg() {
-    cat >"$W/$1.yaml" <<YEOF
-node: {name: $2}
-admin: {listen: "127.0.0.1:$3"}
-data_dir: $W/var-$1
-instances:
-  - name: demo
-    source: {host: 127.0.0.1, port: $MARIADB_PORT, user: cdc, password: cdcpass, heartbeat_ms: 500}
-    start: earliest
-    positions: {store: zookeeper, servers: "$ZK_SERVERS", root: /sluice, cluster: prod,
-                session_timeout_ms: 4000, save_interval_ms: 100}
-    sinks:
-      - {type: file, path: $4, format: json}
-YEOF
-}
-# inserted FILE ID: the data of the insert of row ID in a sink file (empty when none).
-inserted() {
-    jq -c --argjson id "$2" 'select(.type == "insert" and .data.id == $id) | .data' "$1" 2>/dev/null | head -n 1
-}
 # wait_row FILE ID TIMEOUT_S: until the insert of row ID is in FILE.
 wait_row() {
     _end=$(($(date +%s) + $3))
@@ -65,8 +46,8 @@ zk_ls() {
 
 PA=$(free_port)
 PB=$(free_port)
-cfg a node-a "$PA" "$W/out-a.jsonl"
-cfg b node-b "$PB" "$W/out-b.jsonl"
+zk_file_cfg a node-a "$PA" "$W/out-a.jsonl"
+zk_file_cfg b node-b "$PB" "$W/out-b.jsonl"
 : >"$W/a.log"
 : >"$W/b.log"
 : >"$W/out-a.jsonl"

@@ -231,6 +231,12 @@ master_pos() {
     sql "SHOW MASTER STATUS" | cut -f 1,2 | tr '\t' ' '
 }
 
+# inserted FILE ID: the data (JSON) of the last insert of row ID in a json-format sink file
+# (empty when none).
+inserted() {
+    jq -c --argjson id "$2" 'select(.type == "insert" and .data.id == $id) | .data' "$1" 2>/dev/null | tail -n 1
+}
+
 # ---- the daemon ------------------------------------------------------------------------------
 _RS_SLUICE_PIDS=""
 

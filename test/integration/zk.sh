@@ -7,6 +7,9 @@
 #   zk_down    SIGTERM to $ZK_PID, wait up to 10 s, then SIGKILL.
 #   zk_restart_up  after zk_down: the same server again (same port and data: the sessions it
 #              knew are restored, their timeouts restarted), waiting until it serves.
+#   zk_file_cfg NAME NODE ADMIN_PORT SINK  $W/NAME.yaml: daemon NODE (admin on ADMIN_PORT,
+#              data in $W/var-NAME) running instance "demo" of cluster "prod" (session timeout
+#              $TMO) from MariaDB into a json file sink at SINK.
 #   zk_get PATH  the data of a node (empty when missing), through the Java CLI (~1 s).
 #   zk_rebuild FILE...  a table (columns id, v) replayed from json-format change lines in the
 #              files, in order, skipping every change at or before the greatest (file, offset,
@@ -91,6 +94,22 @@ zk_down() {
     ZK_PID=
 }
 at_exit zk_down
+
+zk_file_cfg() {
+    cat >"$W/$1.yaml" <<YEOF
+node: {name: $2}
+admin: {listen: "127.0.0.1:$3"}
+data_dir: $W/var-$1
+instances:
+  - name: demo
+    source: {host: 127.0.0.1, port: $MARIADB_PORT, user: cdc, password: cdcpass, heartbeat_ms: 500}
+    start: earliest
+    positions: {store: zookeeper, servers: "$ZK_SERVERS", root: /sluice, cluster: prod,
+                session_timeout_ms: $TMO, save_interval_ms: 100}
+    sinks:
+      - {type: file, path: $4, format: json}
+YEOF
+}
 
 zk_get() {
     java -cp "$ZK_JAR" org.apache.zookeeper.ZooKeeperMain -server "$ZK_SERVERS" get "$1" 2>/dev/null |
