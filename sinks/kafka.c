@@ -393,8 +393,9 @@ make_headers(const struct change *c, const char *error_text, const char *orig_to
     return h;
 }
 
-/* Sends one message for batch id; serves delivery reports while the producer queue is full.
- * Returns the librdkafka error of the send (0 when queued). */
+/* Sends one message for batch id to rkt (NULL: to the topic named topic, through a handle of
+ * its own); serves delivery reports while the producer queue is full. Returns the librdkafka
+ * error of the send (0 when queued). */
 static rd_kafka_resp_err_t produce(struct kafka_sink *ks,
                                    uint64_t id,
                                    rd_kafka_topic_t *rkt,
@@ -405,6 +406,9 @@ static rd_kafka_resp_err_t produce(struct kafka_sink *ks,
                                    size_t vallen,
                                    rd_kafka_headers_t *hdrs)
 {
+    rd_kafka_topic_t *own = NULL;
+    if (rkt == NULL && (rkt = own = rd_kafka_topic_new(ks->rk, topic, NULL)) == NULL)
+        return rd_kafka_last_error(); /* an invalid name */
     /* librdkafka copies only what no slab holds (an empty value, or no batch record). */
     int flags = RD_KAFKA_MSG_F_COPY;
     if (vallen && val) {
@@ -414,30 +418,28 @@ static rd_kafka_resp_err_t produce(struct kafka_sink *ks,
             flags = 0;
         }
     }
+    rd_kafka_resp_err_t e;
     for (;;) {
-        rd_kafka_resp_err_t e =
-            rkt ? rd_kafka_producev(ks->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(flags),
-                                    RD_KAFKA_V_KEY(key, keylen),
-                                    RD_KAFKA_V_VALUE((void *)val, vallen), RD_KAFKA_V_HEADERS(hdrs),
-                                    RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id), RD_KAFKA_V_END)
-                : rd_kafka_producev(ks->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(flags),
-                                    RD_KAFKA_V_KEY(key, keylen),
-                                    RD_KAFKA_V_VALUE((void *)val, vallen), RD_KAFKA_V_HEADERS(hdrs),
-                                    RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id), RD_KAFKA_V_END);
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || ks->failed) {
-            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                struct kbatch *b = batch_rec(ks, id);
-                b->outstanding++;
-                b->bytes += keylen + vallen;
-                ks->base.held_bytes += keylen + vallen + MSG_OVERHEAD;
-            }
-            return e;
-        }
+        e = rd_kafka_producev(ks->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(flags),
+                              RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)val, vallen),
+                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)id),
+                              RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || ks->failed)
+            break;
         /* The queue drains only as delivery reports come in: serve them (a broker that
          * stays away ends in failed deliveries after message.timeout.ms, never a hang). */
         rd_kafka_poll(ks->rk, 100);
         ack_done(ks);
     }
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        struct kbatch *b = batch_rec(ks, id);
+        b->outstanding++;
+        b->bytes += keylen + vallen;
+        ks->base.held_bytes += keylen + vallen + MSG_OVERHEAD;
+    }
+    if (own)
+        rd_kafka_topic_destroy(own);
+    return e;
 }
 
 /* A key-only record to the dead-letter topic, standing for a change too large to send. */
@@ -779,7 +781,7 @@ static void use_topic(struct kafka_sink *ks)
         return;
     if (ks->rkt)
         rd_kafka_topic_destroy(ks->rkt);
-    ks->rkt = rd_kafka_topic_new(ks->rk, ks->topic.buf, NULL); /* NULL: sent by name */
+    ks->rkt = rd_kafka_topic_new(ks->rk, ks->topic.buf, NULL); /* NULL: produce() says why */
 }
 
 static const char *topic_for(struct kafka_sink *ks, const struct change *c)
