@@ -39,10 +39,6 @@ wait_row() {
         sleep 0.2
     done
 }
-zk_ls() {
-    java -cp "$ZK_JAR" org.apache.zookeeper.ZooKeeperMain -server "$ZK_SERVERS" ls "$1" 2>/dev/null |
-        grep '^\[' || true
-}
 
 PA=$(free_port)
 PB=$(free_port)
@@ -98,7 +94,7 @@ sluice_stop 20
 check "A: SIGTERM, exit 0" sh -c "[ '$SLUICE_RC' = 0 ]"
 
 # ---- 5. a ZooKeeper without the copy (as an older sluice left it) ------------------------------
-java -cp "$ZK_JAR" org.apache.zookeeper.ZooKeeperMain -server "$ZK_SERVERS" deleteall "$NODE/schema" >/dev/null 2>&1 || true
+zk_cli deleteall "$NODE/schema" >/dev/null || true
 check "the copy is gone" sh -c "[ -z '$(zk_ls "$NODE/schema")' ]"
 sql "INSERT INTO app.t VALUES (8, 80, 't');"
 sluice_start "$W/a.yaml" "$W/a.log"

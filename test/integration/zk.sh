@@ -10,7 +10,9 @@
 #   zk_file_cfg NAME NODE ADMIN_PORT SINK  $W/NAME.yaml: daemon NODE (admin on ADMIN_PORT,
 #              data in $W/var-NAME) running instance "demo" of cluster "prod" (session timeout
 #              $TMO) from MariaDB into a json file sink at SINK.
-#   zk_get PATH  the data of a node (empty when missing), through the Java CLI (~1 s).
+#   zk_cli CMD ARG...  one command of ZooKeeper's Java CLI (~1 s; its stderr dropped).
+#   zk_get PATH  the data of a node (empty when missing), through the Java CLI.
+#   zk_ls PATH   the children of a node as the CLI lists them ("[a, b]"; empty when missing).
 #   zk_rebuild FILE...  a table (columns id, v) replayed from json-format change lines in the
 #              files, in order, skipping every change at or before the greatest (file, offset,
 #              row) already applied (the repeats after a takeover): "id<TAB>v" lines, sorted.
@@ -111,9 +113,16 @@ instances:
 YEOF
 }
 
+zk_cli() {
+    java -cp "$ZK_JAR" org.apache.zookeeper.ZooKeeperMain -server "$ZK_SERVERS" "$@" 2>/dev/null
+}
+
 zk_get() {
-    java -cp "$ZK_JAR" org.apache.zookeeper.ZooKeeperMain -server "$ZK_SERVERS" get "$1" 2>/dev/null |
-        grep -v '^WATCHER\|^WatchedEvent\|^$\|^Connecting\|^JLine' || true
+    zk_cli get "$1" | grep -v '^WATCHER\|^WatchedEvent\|^$\|^Connecting\|^JLine' || true
+}
+
+zk_ls() {
+    zk_cli ls "$1" | grep '^\[' || true
 }
 
 zk_rebuild() {
