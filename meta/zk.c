@@ -149,6 +149,27 @@ static struct pos_store *zk_open(const struct pos_store_conf *conf, struct err *
 
 /* ---- record text ---- */
 
+/* Runs op, in owner mode in one multi-op behind a check that the owner's EPHEMERAL node still
+ * exists. Returns op's ZooKeeper code (or the call's, when op has none); *gone is set when the
+ * owner's node is gone (this daemon no longer owns the instance). */
+static int owner_op(struct zk_store *zs, zoo_op_t *op, bool *gone)
+{
+    *gone = false;
+    zoo_op_t ops[2];
+    zoo_op_result_t res[2];
+    memset(res, 0, sizeof(res));
+    int n = 0;
+    if (zs->running)
+        zoo_check_op_init(&ops[n++], zs->running, -1);
+    ops[n++] = *op;
+    int rc = zoo_multi(zs->s.zh, n, ops, res);
+    if (rc == ZOK)
+        return ZOK;
+    *gone = zs->running && res[0].err == ZNONODE;
+    int e = res[n - 1].err;
+    return e != ZOK && e != ZRUNTIMEINCONSISTENCY ? e : rc;
+}
+
 static int zk_save(struct pos_store *st, const struct pos_store_record *rec, struct err *err)
 {
     struct zk_store *zs = (struct zk_store *)st;
@@ -204,21 +225,17 @@ static int zk_save(struct pos_store *st, const struct pos_store_record *rec, str
         if (rc == ZOK)
             rc = zoo_exists(zs->s.zh, zs->pos_path, 0, &stat);
     } else if (zs->running) {
-        zoo_op_t ops[2];
-        zoo_op_result_t res[2];
-        memset(res, 0, sizeof(res));
-        zoo_check_op_init(&ops[0], zs->running, -1);
-        zoo_set_op_init(&ops[1], zs->pos_path, sb.buf, (int)sb.len, zs->version, &stat);
-        rc = zoo_multi(zs->s.zh, 2, ops, res);
-        if (rc != ZOK && res[0].err == ZNONODE) {
+        zoo_op_t op;
+        bool gone;
+        zoo_set_op_init(&op, zs->pos_path, sb.buf, (int)sb.len, zs->version, &stat);
+        rc = owner_op(zs, &op, &gone);
+        if (gone) {
             r = err_set(err, ERR_POS_STALE,
                         "positions of \"%s\" not written: this daemon no longer owns the "
                         "instance (its node \"%s\" is gone)",
                         st->instance, zs->running);
             goto out;
         }
-        if (rc != ZOK && res[1].err != ZOK && res[1].err != ZRUNTIMEINCONSISTENCY)
-            rc = res[1].err;
     } else {
         rc = zoo_set2(zs->s.zh, zs->pos_path, sb.buf, (int)sb.len, zs->version, &stat);
     }
@@ -545,33 +562,25 @@ int pos_store_zk_schema_put(
     for (int attempt = 0; r == 0 && attempt < 2; attempt++) {
         /* Owner mode: only while the owner's EPHEMERAL node exists (as save()). A record of the
          * same version left by an earlier owner is replaced: this owner's history wins. */
-        zoo_op_t ops[2];
-        zoo_op_result_t res[2];
-        memset(res, 0, sizeof(res));
-        int n = 0;
-        if (zs->running)
-            zoo_check_op_init(&ops[n++], zs->running, -1);
+        zoo_op_t op;
+        bool gone;
         if (attempt == 0)
-            zoo_create_op_init(&ops[n++], path.buf, rec, (int)len, &ZOO_OPEN_ACL_UNSAFE, 0, NULL,
-                               0);
+            zoo_create_op_init(&op, path.buf, rec, (int)len, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
         else
-            zoo_set_op_init(&ops[n++], path.buf, rec, (int)len, -1, NULL);
-        int rc = zoo_multi(zs->s.zh, n, ops, res);
+            zoo_set_op_init(&op, path.buf, rec, (int)len, -1, NULL);
+        int rc = owner_op(zs, &op, &gone);
         if (rc == ZOK)
             break;
-        if (zs->running && res[0].err == ZNONODE) {
+        if (gone) {
             r = err_set(err, ERR_POS_STALE,
                         "schema history of \"%s\" not written: this daemon no longer owns the "
                         "instance (its node \"%s\" is gone)",
                         st->instance, zs->running);
-        } else if (attempt == 0 && res[n - 1].err == ZNODEEXISTS) {
+        } else if (attempt == 0 && rc == ZNODEEXISTS) {
             continue;
         } else {
-            int e = res[n - 1].err != ZOK && res[n - 1].err != ZRUNTIMEINCONSISTENCY
-                        ? res[n - 1].err
-                        : rc;
-            r = zk_fail(err, zs, "write", path.buf, e);
-            err->retriable = e == ZCONNECTIONLOSS || e == ZOPERATIONTIMEOUT;
+            r = zk_fail(err, zs, "write", path.buf, rc);
+            err->retriable = rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT;
         }
     }
     strbuf_free(&path);
